@@ -1,0 +1,515 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Capture of TCP socket traffic from syscall tracepoints.
+ *
+ * Each syscall that can move socket bytes is traced at entry and exit. At
+ * entry, the process filter is applied, the fd is mapped to its struct sock
+ * through task->files (so sockets opened before sockspan started are seen
+ * too), and the arguments are stashed by thread. At exit, with the real
+ * return value, the bytes are copied from user memory into a ring buffer
+ * event. kprobes/fentry are deliberately not used: tracepoints work on every
+ * kernel >= 5.8 with BTF, including ones built without CONFIG_KPROBES. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "sockspan_event.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define SOCK_STREAM 1
+#define IPPROTO_TCP 6
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define MSG_PEEK 2
+#define EINPROGRESS 115
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by the loader before load. */
+const volatile __u32 self_tgid = 0;         /* sockspan never traces itself */
+const volatile bool filter_tgid = false;    /* only tgids in traced_tgids */
+const volatile bool filter_cgroup = false;  /* only cgroups in traced_cgroups */
+const volatile __u32 max_payload = SS_PAYLOAD_DEFAULT;
+
+/* Events to userspace. Size set by the loader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 32 * 1024 * 1024);
+} events SEC(".maps");
+
+/* key: tgid; value: unused. Inserted by the loader (--pid); never deleted. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} traced_tgids SEC(".maps");
+
+/* key: cgroup v2 id; value: unused. Inserted and deleted by the loader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u8);
+} traced_cgroups SEC(".maps");
+
+enum call_kind {
+	CALL_BUF,     /* read/write/sendto/recvfrom: one user buffer */
+	CALL_IOV,     /* readv/writev: an iovec array */
+	CALL_MSG,     /* sendmsg/recvmsg: a user_msghdr */
+	CALL_MMSG,    /* sendmmsg/recvmmsg: an mmsghdr array */
+	CALL_GAP,     /* sendfile/splice: bytes that never reach user memory */
+	CALL_CONNECT,
+	CALL_ACCEPT,
+};
+
+struct call_args {
+	__u64 ptr;       /* buffer, iovec, msghdr or mmsghdr array */
+	__u64 sock_ino;
+	struct sock *sk;
+	__u32 cnt;       /* iovcnt or vlen */
+	__s32 fd;
+	__u32 seq;
+	__u8 kind;       /* enum call_kind */
+	__u8 dir;        /* enum ss_dir */
+};
+
+/* key: pid_tgid; value: the arguments of the syscall in flight on that thread.
+ * Inserted at sys_enter, deleted at sys_exit on every path. LRU so a thread
+ * that dies inside a syscall cannot leak an entry forever. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct call_args);
+} calls SEC(".maps");
+
+/* key: socket inode; value: enum ss_role. Inserted at connect/accept exit,
+ * deleted at close. LRU: sockets closed by exit or dup2 age out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 262144);
+	__type(key, __u64);
+	__type(value, __u8);
+} sock_roles SEC(".maps");
+
+/* The event under construction: header plus room for a payload copied at any
+ * offset below SS_PAYLOAD_MAX (iovecs), hence twice the ceiling. One slot per
+ * CPU (the loader sizes it); too big for a per-CPU map value. */
+struct event_buf {
+	struct ss_event ev;
+	__u8 payload[2 * SS_PAYLOAD_MAX];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct event_buf);
+} scratch SEC(".maps");
+
+/* index: enum ss_counter; value: count. Read and summed by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SS_CNT__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+static __always_inline void count(__u32 idx, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+
+	if (v)
+		*v += n;
+}
+
+static __always_inline bool is_traced(__u32 tgid)
+{
+	if (tgid == self_tgid)
+		return false;
+	if (filter_tgid && !bpf_map_lookup_elem(&traced_tgids, &tgid))
+		return false;
+	if (filter_cgroup) {
+		__u64 cg = bpf_get_current_cgroup_id();
+
+		if (!bpf_map_lookup_elem(&traced_cgroups, &cg))
+			return false;
+	}
+	return true;
+}
+
+/* fd -> struct sock of a TCP socket (IPv4 or IPv6), or NULL. */
+static __always_inline struct sock *fd_to_tcp_sock(int fd, __u64 *ino)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct files_struct *files = BPF_CORE_READ(task, files);
+	struct fdtable *fdt;
+	struct file **fds, *file = NULL;
+	struct inode *inode;
+	struct socket *sock;
+	struct sock *sk;
+
+	if (fd < 0 || !files)
+		return NULL;
+	fdt = BPF_CORE_READ(files, fdt);
+	if ((unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+	if (!file)
+		return NULL;
+	inode = BPF_CORE_READ(file, f_inode);
+	if ((BPF_CORE_READ(inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return NULL;
+	sock = BPF_CORE_READ(file, private_data);
+	if (!sock || BPF_CORE_READ(sock, type) != SOCK_STREAM)
+		return NULL;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return NULL;
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return NULL;
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return NULL;
+	*ino = BPF_CORE_READ(inode, i_ino);
+	return sk;
+}
+
+static __always_inline __u32 tcp_seq(struct sock *sk, __u8 dir)
+{
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+
+	return dir == SS_DIR_EGRESS ? BPF_CORE_READ(tp, write_seq) : BPF_CORE_READ(tp, copied_seq);
+}
+
+static __always_inline int enter(int fd, __u64 ptr, __u32 cnt, __u8 kind, __u8 dir)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct call_args a = {};
+
+	if (!is_traced(id >> 32))
+		return 0;
+	a.sk = fd_to_tcp_sock(fd, &a.sock_ino);
+	if (!a.sk)
+		return 0;
+	a.ptr = ptr;
+	a.cnt = cnt;
+	a.fd = fd;
+	a.kind = kind;
+	a.dir = dir;
+	a.seq = tcp_seq(a.sk, dir);
+	bpf_map_update_elem(&calls, &id, &a, BPF_ANY);
+	return 0;
+}
+
+/* Fill the fixed part of an event from the socket. */
+static __always_inline void fill_header(struct ss_event *e, const struct call_args *a, __u8 type)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct sock_common *skc = &a->sk->__sk_common;
+	__u64 id = bpf_get_current_pid_tgid();
+	__u8 *role = bpf_map_lookup_elem(&sock_roles, &a->sock_ino);
+
+	e->ts_ns = bpf_ktime_get_ns();
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->sock_ino = a->sock_ino;
+	e->tgid = id >> 32;
+	e->tid = (__u32)id;
+	e->fd = a->fd;
+	e->seq = a->seq;
+	e->len = 0;
+	e->cap_len = 0;
+	e->type = type;
+	e->dir = a->dir;
+	e->role = role ? *role : SS_ROLE_UNKNOWN;
+	e->family = BPF_CORE_READ(skc, skc_family);
+	e->lport = BPF_CORE_READ(skc, skc_num);
+	e->rport = __builtin_bswap16(BPF_CORE_READ(skc, skc_dport));
+	if (e->family == AF_INET) {
+		__builtin_memset(e->laddr, 0, sizeof(e->laddr));
+		__builtin_memset(e->raddr, 0, sizeof(e->raddr));
+		BPF_CORE_READ_INTO((__u32 *)e->laddr, skc, skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)e->raddr, skc, skc_daddr);
+	} else {
+		BPF_CORE_READ_INTO(e->laddr, skc, skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(e->raddr, skc, skc_v6_daddr.in6_u.u6_addr8);
+	}
+	BPF_CORE_READ_STR_INTO(&e->comm, task, group_leader, comm);
+}
+
+static __always_inline struct event_buf *scratch_buf(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(&scratch, &cpu);
+}
+
+static __always_inline void submit(struct event_buf *b)
+{
+	__u32 cap = b->ev.cap_len;
+
+	if (cap > SS_PAYLOAD_MAX)
+		cap = SS_PAYLOAD_MAX;
+	if (bpf_ringbuf_output(&events, b, sizeof(b->ev) + cap, 0))
+		count(SS_CNT_RINGBUF_LOST, 1);
+	else
+		count(SS_CNT_EVENTS, 1);
+	if (b->ev.type == SS_EV_DATA && b->ev.len > cap)
+		count(SS_CNT_TRUNCATED_BYTES, b->ev.len - cap);
+}
+
+/* Append up to n bytes from user memory at the current payload end, within
+ * the configured cap. */
+static __always_inline void append_user(struct event_buf *b, __u64 src, __u64 n)
+{
+	__u32 off = b->ev.cap_len;
+	__u32 room;
+
+	if (off >= max_payload || off >= SS_PAYLOAD_MAX)
+		return;
+	room = max_payload - off;
+	if (n > room)
+		n = room;
+	if (n > SS_PAYLOAD_MAX)
+		n = SS_PAYLOAD_MAX;
+	off &= SS_PAYLOAD_MAX - 1;
+	if (bpf_probe_read_user(&b->payload[off], n, (const void *)src)) {
+		count(SS_CNT_COPY_FAILED, 1);
+		return;
+	}
+	b->ev.cap_len = off + n;
+}
+
+/* Copy the first total bytes described by an iovec array. */
+static __noinline void append_iov(struct event_buf *b, __u64 iov_ptr, __u32 iovcnt, __u64 total)
+{
+	const struct iovec *iov = (const struct iovec *)iov_ptr;
+
+	for (int i = 0; i < SS_MAX_IOV; i++) {
+		struct iovec v;
+
+		if (i >= iovcnt || total == 0 || b->ev.cap_len >= max_payload)
+			break;
+		if (bpf_probe_read_user(&v, sizeof(v), &iov[i]))
+			break;
+		__u64 n = v.iov_len < total ? v.iov_len : total;
+		append_user(b, (__u64)v.iov_base, n);
+		total -= n;
+	}
+}
+
+static __always_inline void emit_data(struct call_args *a, __u64 ret)
+{
+	struct event_buf *b = scratch_buf();
+
+	if (!b)
+		return;
+	fill_header(&b->ev, a, SS_EV_DATA);
+	b->ev.len = ret;
+	if (a->kind == CALL_BUF) {
+		append_user(b, a->ptr, ret);
+	} else if (a->kind == CALL_IOV) {
+		append_iov(b, a->ptr, a->cnt, ret);
+	} else {
+		struct user_msghdr m;
+
+		if (bpf_probe_read_user(&m, sizeof(m), (void *)a->ptr) == 0)
+			append_iov(b, (__u64)m.msg_iov, m.msg_iovlen, ret);
+	}
+	submit(b);
+}
+
+/* sendmmsg/recvmmsg: one event per message, at consecutive stream offsets. */
+static __always_inline void emit_mmsg(struct call_args *a, __u32 nmsg)
+{
+	const struct mmsghdr *mm = (const struct mmsghdr *)a->ptr;
+
+	for (int i = 0; i < SS_MAX_MMSG; i++) {
+		struct mmsghdr h;
+
+		if (i >= nmsg)
+			break;
+		if (bpf_probe_read_user(&h, sizeof(h), &mm[i]))
+			break;
+		if (h.msg_len == 0)
+			continue;
+		struct event_buf *b = scratch_buf();
+		if (!b)
+			return;
+		fill_header(&b->ev, a, SS_EV_DATA);
+		b->ev.len = h.msg_len;
+		append_iov(b, (__u64)h.msg_hdr.msg_iov, h.msg_hdr.msg_iovlen, h.msg_len);
+		submit(b);
+		a->seq += h.msg_len;
+	}
+}
+
+static __always_inline void emit_gap(struct call_args *a, __u64 ret)
+{
+	struct event_buf *b = scratch_buf();
+
+	if (!b)
+		return;
+	fill_header(&b->ev, a, SS_EV_GAP);
+	b->ev.len = ret;
+	submit(b);
+}
+
+static __always_inline void set_role(__u64 ino, __u8 role)
+{
+	bpf_map_update_elem(&sock_roles, &ino, &role, BPF_ANY);
+}
+
+static __always_inline int exit_call(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct call_args *p = bpf_map_lookup_elem(&calls, &id);
+	struct call_args a;
+
+	if (!p)
+		return 0;
+	a = *p;
+	bpf_map_delete_elem(&calls, &id);
+
+	switch (a.kind) {
+	case CALL_CONNECT:
+		if (ret == 0 || ret == -EINPROGRESS)
+			set_role(a.sock_ino, SS_ROLE_CLIENT);
+		return 0;
+	case CALL_ACCEPT:
+		if (ret >= 0) {
+			struct sock *sk = fd_to_tcp_sock(ret, &a.sock_ino);
+
+			if (sk)
+				set_role(a.sock_ino, SS_ROLE_SERVER);
+		}
+		return 0;
+	}
+	if (ret <= 0)
+		return 0;
+	if (a.kind == CALL_GAP)
+		emit_gap(&a, ret);
+	else if (a.kind == CALL_MMSG)
+		emit_mmsg(&a, ret);
+	else
+		emit_data(&a, ret);
+	return 0;
+}
+
+#define ARG(ctx, i) ((ctx)->args[i])
+
+#define TRACE_EXIT(name)                                                   \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                         \
+	int sys_exit_##name(struct trace_event_raw_sys_exit *ctx)          \
+	{                                                                  \
+		return exit_call(ctx->ret);                                \
+	}
+
+/* Syscalls with (fd, pointer, count) arguments. */
+#define TRACE_FD_CALL(name, kind, dir)                                     \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                        \
+	int sys_enter_##name(struct trace_event_raw_sys_enter *ctx)        \
+	{                                                                  \
+		return enter(ARG(ctx, 0), ARG(ctx, 1), ARG(ctx, 2), kind, dir); \
+	}                                                                  \
+	TRACE_EXIT(name)
+
+TRACE_FD_CALL(read, CALL_BUF, SS_DIR_INGRESS)
+TRACE_FD_CALL(write, CALL_BUF, SS_DIR_EGRESS)
+TRACE_FD_CALL(readv, CALL_IOV, SS_DIR_INGRESS)
+TRACE_FD_CALL(writev, CALL_IOV, SS_DIR_EGRESS)
+TRACE_FD_CALL(sendto, CALL_BUF, SS_DIR_EGRESS)
+TRACE_FD_CALL(sendmsg, CALL_MSG, SS_DIR_EGRESS)
+TRACE_FD_CALL(sendmmsg, CALL_MMSG, SS_DIR_EGRESS)
+
+/* A peek leaves the bytes in the socket: they are captured when really read. */
+#define TRACE_RECV_CALL(name, kind, flags_arg)                             \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                        \
+	int sys_enter_##name(struct trace_event_raw_sys_enter *ctx)        \
+	{                                                                  \
+		if (ARG(ctx, flags_arg) & MSG_PEEK)                        \
+			return 0;                                          \
+		return enter(ARG(ctx, 0), ARG(ctx, 1), ARG(ctx, 2), kind, SS_DIR_INGRESS); \
+	}                                                                  \
+	TRACE_EXIT(name)
+
+TRACE_RECV_CALL(recvfrom, CALL_BUF, 3)
+TRACE_RECV_CALL(recvmsg, CALL_MSG, 2)
+TRACE_RECV_CALL(recvmmsg, CALL_MMSG, 3)
+
+/* sendfile64(out_fd, in_fd, offset, count): the socket is the destination. */
+SEC("tracepoint/syscalls/sys_enter_sendfile64")
+int sys_enter_sendfile64(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter(ARG(ctx, 0), 0, 0, CALL_GAP, SS_DIR_EGRESS);
+}
+TRACE_EXIT(sendfile64)
+
+/* splice(fd_in, off_in, fd_out, off_out, len, flags): a socket on either end. */
+SEC("tracepoint/syscalls/sys_enter_splice")
+int sys_enter_splice(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 ino;
+
+	if (fd_to_tcp_sock(ARG(ctx, 2), &ino))
+		return enter(ARG(ctx, 2), 0, 0, CALL_GAP, SS_DIR_EGRESS);
+	return enter(ARG(ctx, 0), 0, 0, CALL_GAP, SS_DIR_INGRESS);
+}
+TRACE_EXIT(splice)
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter(ARG(ctx, 0), 0, 0, CALL_CONNECT, SS_DIR_EGRESS);
+}
+TRACE_EXIT(connect)
+
+/* The listening socket is not what matters: the accepted fd is the return
+ * value, looked up at exit. Only the filter and the stash happen here. */
+static __always_inline int enter_accept(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct call_args a = { .kind = CALL_ACCEPT, .fd = -1 };
+
+	if (!is_traced(id >> 32))
+		return 0;
+	bpf_map_update_elem(&calls, &id, &a, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept")
+int sys_enter_accept(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_accept();
+}
+TRACE_EXIT(accept)
+
+SEC("tracepoint/syscalls/sys_enter_accept4")
+int sys_enter_accept4(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_accept();
+}
+TRACE_EXIT(accept4)
+
+/* close: tell userspace the connection is over, at entry while the fd still
+ * names the socket. */
+SEC("tracepoint/syscalls/sys_enter_close")
+int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct call_args a = { .fd = ARG(ctx, 0), .dir = SS_DIR_EGRESS };
+	struct event_buf *b;
+
+	if (!is_traced(id >> 32))
+		return 0;
+	a.sk = fd_to_tcp_sock(a.fd, &a.sock_ino);
+	if (!a.sk)
+		return 0;
+	bpf_map_delete_elem(&sock_roles, &a.sock_ino);
+	b = scratch_buf();
+	if (!b)
+		return 0;
+	fill_header(&b->ev, &a, SS_EV_CLOSE);
+	submit(b);
+	return 0;
+}

@@ -1,0 +1,42 @@
+/* The kernel half, seen from userspace: load the BPF programs, attach them to
+ * the syscall tracepoints, and hand every ring buffer event to a callback. */
+#ifndef SOCKSPAN_CAPTURE_H
+#define SOCKSPAN_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sockspan_event.h"
+
+struct capture_opts {
+	const uint32_t *pids;  /* only these processes; NULL/0: every process */
+	size_t npids;
+	uint32_t max_payload;  /* bytes copied per syscall, 1..SS_PAYLOAD_MAX */
+	uint32_t ringbuf_bytes;/* power of two, multiple of the page size */
+	bool verbose;          /* route libbpf's messages to stderr */
+};
+
+/* Called for each event; payload holds ev->cap_len bytes. Both are valid only
+ * during the call. */
+typedef void (*capture_event_fn)(void *ctx, const struct ss_event *ev, const uint8_t *payload);
+
+struct capture;
+
+/* Checks privileges and BTF, mounts tracefs if needed, opens, configures,
+ * loads and attaches. Returns NULL with a message for a person in err. */
+struct capture *capture_new(const struct capture_opts *opts, capture_event_fn fn, void *ctx,
+			    char *err, size_t cap);
+/* Waits up to timeout_ms for events and delivers them. Returns the number of
+ * events delivered, or a negative errno (-EINTR when a signal arrived). */
+int capture_poll(struct capture *c, int timeout_ms);
+/* Delivers every event already in the ring buffer without waiting. */
+int capture_drain(struct capture *c);
+/* Kernel counters summed over CPUs (enum ss_counter), plus samples the ring
+ * buffer held that were too short to be events. */
+void capture_counters(const struct capture *c, uint64_t out[SS_CNT__MAX]);
+uint64_t capture_malformed(const struct capture *c);
+/* Detaches and frees; NULL is fine. */
+void capture_free(struct capture *c);
+
+#endif

@@ -1,0 +1,158 @@
+#include "conn_tracker.h"
+
+#include <stdlib.h>
+
+#include "conn_table.h"
+#include "proto.h"
+#include "stats.h"
+
+/* Protocols tried, in order, on a new connection's first bytes. */
+static const struct proto_ops *const protocols[] = { &http1_proto };
+
+/* A gap whose size is unknown (bytes seen twice or out of order). */
+#define GAP_UNKNOWN UINT64_MAX
+
+struct conn_tracker {
+	struct conn_table *conns;
+};
+
+static void release(struct conn *c, void *ctx)
+{
+	(void)ctx;
+	if (c->proto)
+		c->proto->state_free(c->proto_state);
+}
+
+struct conn_tracker *conn_tracker_new(size_t max_conns)
+{
+	struct conn_tracker *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->conns = conn_table_new(max_conns, release, NULL);
+	if (!t->conns) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void conn_tracker_free(struct conn_tracker *t)
+{
+	if (!t)
+		return;
+	conn_table_free(t->conns);
+	free(t);
+}
+
+/* Picks the protocol from the bytes buffered in dir. */
+static void detect(struct conn *c, struct stream *s)
+{
+	bool maybe = false;
+
+	for (size_t i = 0; i < sizeof(protocols) / sizeof(protocols[0]); i++) {
+		enum proto_verdict v = protocols[i]->detect(s->buf, s->len);
+
+		if (v == PROTO_YES) {
+			c->proto_state = protocols[i]->state_new(c);
+			if (c->proto_state)
+				c->proto = protocols[i];
+			c->proto_done = true;
+			return;
+		}
+		maybe |= v == PROTO_NEED_MORE;
+	}
+	if (maybe)
+		return;
+	stream_clear(s);
+	if (++c->detect_tries >= TRACKER_DETECT_TRIES) {
+		c->proto_done = true;
+		stats.proto_unknown++;
+	}
+}
+
+static void lost_place(struct conn *c, enum ss_dir dir, uint64_t n, uint64_t now_ns)
+{
+	struct stream *s = &c->streams[dir];
+
+	if (n != GAP_UNKNOWN)
+		stats.stream_gaps += n;
+	if (!c->proto) {
+		stream_clear(s);
+		return;
+	}
+	if (c->proto->gap(c->proto_state, c, dir, n, now_ns) < 0)
+		stream_clear(s);
+}
+
+static void parse(struct conn *c, enum ss_dir dir, uint64_t now_ns)
+{
+	struct stream *s = &c->streams[dir];
+
+	if (!c->proto_done)
+		detect(c, s);
+	if (!c->proto) {
+		if (c->proto_done)
+			stream_clear(s);
+		return;
+	}
+	stream_consume(s, c->proto->data(c->proto_state, c, dir, s, now_ns));
+}
+
+void conn_tracker_event(struct conn_tracker *t, const struct ss_event *ev, const uint8_t *payload)
+{
+	enum ss_dir dir = ev->dir ? SS_DIR_INGRESS : SS_DIR_EGRESS;
+	struct conn *c;
+	bool created;
+	uint64_t missing;
+
+	stats.events++;
+	if (ev->type == SS_EV_CLOSE) {
+		struct conn_key k = { .tgid = ev->tgid, .fd = ev->fd, .sock_ino = ev->sock_ino };
+
+		c = conn_table_lookup(t->conns, &k);
+		if (c) {
+			if (c->proto)
+				c->proto->close(c->proto_state, c, ev->ts_ns);
+			conn_table_remove(t->conns, c);
+		}
+		return;
+	}
+	c = conn_table_upsert(t->conns, ev, &created);
+	if (!c)
+		return;
+	if (c->proto_done && !c->proto)
+		return; /* not a protocol we parse */
+	stats.bytes += ev->len;
+
+	switch (stream_advance(&c->streams[dir], ev->seq, ev->len, &missing)) {
+	case STREAM_IN_ORDER:
+		break;
+	case STREAM_GAP:
+		lost_place(c, dir, missing, ev->ts_ns);
+		break;
+	case STREAM_REWIND:
+		lost_place(c, dir, GAP_UNKNOWN, ev->ts_ns);
+		break;
+	}
+	if (ev->type == SS_EV_DATA) {
+		if (stream_append(&c->streams[dir], payload, ev->cap_len, ev->ts_ns) < 0) {
+			stats.stream_overflows++;
+			lost_place(c, dir, GAP_UNKNOWN, ev->ts_ns);
+		} else {
+			parse(c, dir, ev->ts_ns);
+		}
+	}
+	if (ev->len > ev->cap_len)
+		lost_place(c, dir, ev->len - ev->cap_len, ev->ts_ns);
+}
+
+size_t conn_tracker_expire(struct conn_tracker *t, uint64_t now_ns, uint64_t idle_ns)
+{
+	return conn_table_expire(t->conns, now_ns, idle_ns);
+}
+
+size_t conn_tracker_count(const struct conn_tracker *t)
+{
+	return conn_table_count(t->conns);
+}

@@ -1,0 +1,29 @@
+/* Events in, protocol parsers driven: routes each capture event to its
+ * connection, keeps both directions' byte positions right across lost events,
+ * truncated payloads and sendfile, detects the protocol and feeds its parser. */
+#ifndef SOCKSPAN_CONN_TRACKER_H
+#define SOCKSPAN_CONN_TRACKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sockspan_event.h"
+
+/* Events whose first bytes are tried for a protocol before a connection is
+ * declared unknown: a connection opened before capture may first show the
+ * middle of a body. */
+#define TRACKER_DETECT_TRIES 8
+
+struct conn_tracker;
+
+/* max_conns bounds the connections tracked. NULL on ENOMEM. */
+struct conn_tracker *conn_tracker_new(size_t max_conns);
+/* Frees every connection without finishing what is in flight. */
+void conn_tracker_free(struct conn_tracker *t);
+/* Handles one capture event; payload holds ev->cap_len bytes. */
+void conn_tracker_event(struct conn_tracker *t, const struct ss_event *ev, const uint8_t *payload);
+/* Forgets connections idle since before now_ns - idle_ns. */
+size_t conn_tracker_expire(struct conn_tracker *t, uint64_t now_ns, uint64_t idle_ns);
+size_t conn_tracker_count(const struct conn_tracker *t);
+
+#endif

@@ -1,0 +1,3 @@
+#include "stats.h"
+
+struct sockspan_stats stats;

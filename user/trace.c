@@ -1,0 +1,68 @@
+#include "trace.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "clock.h"
+#include "span_name.h"
+#include "stats.h"
+
+static trace_span_fn sink;
+static void *sink_ctx;
+static const char *service_override;
+
+void trace_set_sink(trace_span_fn fn, void *ctx, const char *service_name)
+{
+	sink = fn;
+	sink_ctx = ctx;
+	service_override = service_name;
+}
+
+/* IPv4 peers of an IPv6 socket appear as ::ffff:a.b.c.d; report them as IPv4. */
+static void set_endpoint(struct span_endpoint *ep, uint8_t family, const uint8_t addr[16], uint16_t port)
+{
+	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	ep->port = port;
+	if (family == AF_INET6 && memcmp(addr, v4mapped, sizeof(v4mapped)) == 0) {
+		ep->family = AF_INET;
+		memset(ep->addr, 0, sizeof(ep->addr));
+		memcpy(ep->addr, addr + 12, 4);
+	} else {
+		ep->family = family;
+		memcpy(ep->addr, addr, sizeof(ep->addr));
+	}
+}
+
+void trace_http_exchange(const struct conn *c, const struct http_exchange *ex)
+{
+	struct span s;
+	const char *path;
+	size_t path_len;
+	char status[16];
+	int n;
+
+	span_init(&s);
+	s.kind = ex->kind;
+	span_name_http(s.name, sizeof(s.name), ex->method, ex->method_len, ex->target, ex->target_len);
+	s.timestamp_us = clock_mono_to_epoch_us(ex->start_ns);
+	s.duration_us = ex->end_ns > ex->start_ns ? (ex->end_ns - ex->start_ns) / 1000 : 0;
+	snprintf(s.local.service_name, sizeof(s.local.service_name), "%s",
+		 service_override ? service_override : c->comm);
+	set_endpoint(&s.local, c->family, c->laddr, c->lport);
+	set_endpoint(&s.remote, c->family, c->raddr, c->rport);
+	s.pid = c->key.tgid;
+
+	span_http_path(ex->target, ex->target_len, &path, &path_len);
+	n = snprintf(status, sizeof(status), "%d", ex->status);
+	span_add_tag(&s, "http.method", ex->method, ex->method_len);
+	span_add_tag(&s, "http.path", path, path_len);
+	span_add_tag(&s, "http.status_code", status, n);
+	if (ex->status >= 500)
+		span_add_tag(&s, "error", status, n);
+
+	stats.spans++;
+	if (sink)
+		sink(sink_ctx, &s);
+}
