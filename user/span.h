@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * span.h - the one span model of sockspan.
+ *
+ * Correlation fills a struct span; span_format.h turns it into a text line or
+ * a Zipkin v2 JSON object (the Zipkin exporter posts the same JSON).  Every
+ * string in the struct is a fixed array, so a span is one flat value that can
+ * be copied, queued and freed without any ownership rules.
+ */
+#ifndef SOCKSPAN_SPAN_H
+#define SOCKSPAN_SPAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SPAN_MAX_TAGS 16          /* http.* plus a few protocol tags fit easily */
+#define SPAN_NAME_MAX 128         /* Zipkin UIs truncate long names anyway */
+#define SPAN_SERVICE_MAX 64       /* process comm is 16; room for configured names */
+#define SPAN_TAG_VALUE_MAX 512    /* longer values (e.g. huge URLs) are cut, never overflow */
+
+enum span_kind { SPAN_KIND_CLIENT, SPAN_KIND_SERVER };
+
+struct span_endpoint {
+	char service_name[SPAN_SERVICE_MAX]; /* "" = omit */
+	uint8_t family;                      /* AF_INET, AF_INET6, or 0 = no address */
+	uint8_t addr[16];                    /* network order; IPv4 in the first 4 bytes */
+	uint16_t port;                       /* host order, 0 = omit */
+};
+
+struct span_tag {
+	const char *key;                 /* static string, not owned */
+	char value[SPAN_TAG_VALUE_MAX];  /* NUL-terminated, valid UTF-8 when set by span_add_tag */
+};
+
+struct span {
+	uint8_t trace_id[16];  /* 128-bit trace id */
+	uint8_t id[8];
+	uint8_t parent_id[8];
+	bool has_parent;
+	enum span_kind kind;
+	char name[SPAN_NAME_MAX];
+	uint64_t timestamp_us;  /* epoch microseconds */
+	uint64_t duration_us;   /* exported as at least 1 (Zipkin: duration >= 1) */
+	struct span_endpoint local, remote;
+	struct span_tag tags[SPAN_MAX_TAGS];
+	unsigned num_tags;
+	uint32_t pid;           /* exported as tag "process.pid" (omitted when 0) */
+};
+
+/*
+ * Zero the span and give it a fresh random 128-bit trace id and 64-bit span
+ * id, neither ever all zero.  The PRNG (xoshiro256**) is per thread, seeded
+ * once per thread from getrandom() and reseeded in a forked child, so
+ * span_init() is safe to call from any thread without locking.
+ */
+void span_init(struct span *s);
+
+/*
+ * Append a tag.  key must outlive the span (a string literal).  value is
+ * len bytes, not necessarily NUL-terminated; it is copied with
+ * span_copy_utf8(), so it is cut to SPAN_TAG_VALUE_MAX-1 bytes on a UTF-8
+ * character boundary and NUL or invalid UTF-8 bytes are stored as '?'.
+ * Duplicate keys are not merged: span_tag() and the exporters use the first.
+ * Returns 0, or -1 when the span already has SPAN_MAX_TAGS tags or key is NULL.
+ */
+int span_add_tag(struct span *s, const char *key, const char *value, size_t len);
+
+/* Value of the first tag named key, or NULL.  The pointer is into s. */
+const char *span_tag(const struct span *s, const char *key);
+
+/* "CLIENT" / "SERVER" (the Zipkin kind strings); "" for an unknown value. */
+const char *span_kind_str(enum span_kind k);
+
+/*
+ * Copy len bytes of src into dst (cap bytes) as valid UTF-8: every NUL byte
+ * and every byte that is not part of a well-formed UTF-8 sequence (RFC 3629:
+ * no overlongs, surrogates or code points above U+10FFFF) becomes '?'.  The
+ * copy is cut to cap-1 bytes without splitting a character and is always
+ * NUL-terminated when cap > 0.  Returns the length written (without NUL).
+ * Use it to fill span names or service names from untrusted bytes.
+ */
+size_t span_copy_utf8(char *dst, size_t cap, const char *src, size_t len);
+
+#endif /* SOCKSPAN_SPAN_H */
