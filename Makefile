@@ -4,6 +4,7 @@
 #   make test       unit tests (ASan/UBSan), fuzz smoke, integration tests
 #   make deps       install the Debian packages build, run and tests need
 #   make fuzz       run every fuzzer for FUZZ_SECONDS each
+#   make bench      tracing overhead on nginx, side by side
 #   make vmlinux    regenerate vmlinux/<arch>/vmlinux.h from this kernel's BTF
 # V=1 shows the commands.
 
@@ -24,7 +25,7 @@ SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recove
 
 # Everything make deps installs: build, run and test needs.
 DEB_PACKAGES := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
-	libcjson-dev libcriterion-dev pkg-config curl iproute2 nginx \
+	libcjson-dev libcriterion-dev pkg-config curl iproute2 nginx wrk \
 	python3 python3-pytest python3-jsonschema python3-yaml python3-requests
 
 USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
@@ -43,7 +44,7 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all run test unit fuzz fuzz-smoke integration deps vmlinux clean
+.PHONY: all run test unit fuzz fuzz-smoke integration bench deps vmlinux clean
 all: $(BUILD)/sockspan
 
 $(BUILD)/sockspan.bpf.o: bpf/sockspan.bpf.c include/sockspan_event.h vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
@@ -103,6 +104,9 @@ fuzz: $(FUZZERS)
 
 integration: $(BUILD)/sockspan
 	$(PYTHON) -m pytest -v tests/integration
+
+bench: deps $(BUILD)/sockspan
+	$(PYTHON) tests/bench/bench_http1.py
 
 # Installs only what is missing, so it is cheap to depend on.
 deps:

@@ -1,0 +1,103 @@
+"""What tracing costs an HTTP/1 server, measured side by side in one run.
+
+nginx (sendfile on, one worker) serves a small page to wrk over keep-alive
+connections on loopback, three ways in turn: untraced, traced by pid
+(--pid <worker>), and with the whole node traced. For each it prints requests/s
+and the ratio to the untraced run, sockspan's own CPU time per request (user +
+system, from /proc), and the kernel side's cost per request measured by the
+kernel itself (kernel.bpf_stats_enabled: run time of every sockspan program).
+The phases alternate ROUNDS times and the medians are reported, since this
+machine is shared and noisy.
+
+Run: make bench   (root; builds sockspan and installs wrk if missing)
+"""
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
+from itlib.nginx import Nginx  # noqa: E402
+
+SOCKSPAN = ROOT / "build" / "sockspan"
+SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+CONNS = 8
+
+
+def wrk(url):
+    out = subprocess.run(["wrk", "-t1", f"-c{CONNS}", f"-d{SECONDS}s", url],
+                         capture_output=True, text=True, check=True).stdout
+    reqs = int(re.search(r"(\d+) requests in", out).group(1))
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return reqs, rps
+
+
+def cpu_seconds(pid):
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime + stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def bpf_prog_ns():
+    """Total run time and count of sockspan's BPF programs (loaded now)."""
+    out = subprocess.run(["bpftool", "prog", "show"], capture_output=True, text=True, check=True).stdout
+    total = 0
+    for m in re.finditer(r"name sys_(?:enter|exit)_\w+.*?run_time_ns (\d+) run_cnt (\d+)", out):
+        total += int(m.group(1))
+    return total
+
+
+def traced_run(args, url):
+    proc = subprocess.Popen([str(SOCKSPAN), "-o", "/dev/null", *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    line = proc.stderr.readline()
+    if "ready" not in line:
+        raise SystemExit(f"sockspan did not start: {line}{proc.stderr.read()}")
+    cpu0, ns0 = cpu_seconds(proc.pid), bpf_prog_ns()
+    reqs, rps = wrk(url)
+    cpu1, ns1 = cpu_seconds(proc.pid), bpf_prog_ns()
+    proc.send_signal(2)
+    err = proc.communicate(timeout=30)[1]
+    spans = int(re.search(r"(\d+) spans", err).group(1))
+    return {"rps": rps, "user_us": (cpu1 - cpu0) * 1e6 / reqs, "kernel_us": (ns1 - ns0) / 1e3 / reqs,
+            "spans_per_req": spans / reqs}
+
+
+def main():
+    if not SOCKSPAN.exists():
+        raise SystemExit("build/sockspan is missing: run make first")
+    subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=1"], check=True)
+    nginx = Nginx()
+    url = nginx.url("/small.html")
+    phases = {"untraced": [], "--pid worker": [], "whole node": []}
+    try:
+        wrk(url)  # warm-up
+        for _ in range(ROUNDS):
+            phases["untraced"].append({"rps": wrk(url)[1]})
+            phases["--pid worker"].append(traced_run(["--pid", str(nginx.worker_pid)], url))
+            phases["whole node"].append(traced_run([], url))
+    finally:
+        nginx.stop()
+        subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=0"], check=False)
+
+    base = statistics.median(r["rps"] for r in phases["untraced"])
+    print(f"nginx small page, wrk -t1 -c{CONNS}, {SECONDS}s x {ROUNDS} rounds, medians")
+    print(f"{'mode':<14} {'req/s':>10} {'vs untraced':>12} {'sockspan CPU/req':>17} "
+          f"{'BPF/req':>9} {'spans/req':>10}")
+    for name, runs in phases.items():
+        rps = statistics.median(r["rps"] for r in runs)
+        row = f"{name:<14} {rps:>10.0f} {rps / base:>12.3f}"
+        if "user_us" in runs[0]:
+            row += (f" {statistics.median(r['user_us'] for r in runs):>14.2f} us"
+                    f" {statistics.median(r['kernel_us'] for r in runs):>6.2f} us"
+                    f" {statistics.median(r['spans_per_req'] for r in runs):>10.3f}")
+        print(row)
+
+
+if __name__ == "__main__":
+    main()
