@@ -71,12 +71,11 @@ static void detect(struct conn *c, struct stream *s)
 	}
 }
 
-static void lost_place(struct conn *c, enum ss_dir dir, uint64_t n, uint64_t now_ns)
+/* n bytes went by in dir without being captured: tell the parser. */
+static void skip(struct conn *c, enum ss_dir dir, uint64_t n, uint64_t now_ns)
 {
 	struct stream *s = &c->streams[dir];
 
-	if (n != GAP_UNKNOWN)
-		stats.stream_gaps += n;
 	if (!c->proto) {
 		stream_clear(s);
 		return;
@@ -128,23 +127,27 @@ void conn_tracker_event(struct conn_tracker *t, const struct ss_event *ev, const
 	switch (stream_advance(&c->streams[dir], ev->seq, ev->len, &missing)) {
 	case STREAM_IN_ORDER:
 		break;
-	case STREAM_GAP:
-		lost_place(c, dir, missing, ev->ts_ns);
+	case STREAM_GAP: /* events lost between this one and the last */
+		stats.stream_gaps += missing;
+		skip(c, dir, missing, ev->ts_ns);
 		break;
 	case STREAM_REWIND:
-		lost_place(c, dir, GAP_UNKNOWN, ev->ts_ns);
+		skip(c, dir, GAP_UNKNOWN, ev->ts_ns);
 		break;
 	}
-	if (ev->type == SS_EV_DATA) {
-		if (stream_append(&c->streams[dir], payload, ev->cap_len, ev->ts_ns) < 0) {
-			stats.stream_overflows++;
-			lost_place(c, dir, GAP_UNKNOWN, ev->ts_ns);
-		} else {
-			parse(c, dir, ev->ts_ns);
-		}
+	if (ev->type == SS_EV_GAP) {
+		skip(c, dir, ev->len, ev->ts_ns);
+		return;
 	}
+	if (stream_append(&c->streams[dir], payload, ev->cap_len, ev->ts_ns) < 0) {
+		stats.stream_overflows++;
+		skip(c, dir, GAP_UNKNOWN, ev->ts_ns);
+	} else {
+		parse(c, dir, ev->ts_ns);
+	}
+	/* A payload cut at the capture limit: the rest is a gap of known length. */
 	if (ev->len > ev->cap_len)
-		lost_place(c, dir, ev->len - ev->cap_len, ev->ts_ns);
+		skip(c, dir, ev->len - ev->cap_len, ev->ts_ns);
 }
 
 size_t conn_tracker_expire(struct conn_tracker *t, uint64_t now_ns, uint64_t idle_ns)

@@ -5,9 +5,13 @@
  * role says which, or, for a connection opened before capture started, the
  * first bytes that parse as a request do (whoever sends the request is the
  * client). After a gap the parser cannot absorb, a side looks for the next
- * message start at the beginning of later syscalls' bytes; a response is only
- * ever matched to a request that was seen before it started, so a request lost
- * in a gap cannot pair its answer with a later request. */
+ * message start at the beginning of later syscalls' bytes.
+ *
+ * Never a bogus pair: a response is only matched to a request seen before it
+ * started, and when requests or responses are lost, a marker takes their place
+ * in the queue. A response that meets the marker is dropped, and so is every
+ * request queued behind it (pipelined: their answers cannot be told from those
+ * of the lost ones), until a response leaves the queue empty. */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +29,7 @@
 #define H1_TARGET_MAX SPAN_TAG_VALUE_MAX
 
 struct h1_request_rec {
+	bool lost;           /* a marker for an unknown number of lost exchanges */
 	uint64_t start_ns;
 	uint8_t method_len;
 	uint16_t target_len;
@@ -53,6 +58,8 @@ struct h1_state {
 	struct h1_request_rec answering;/* request whose response body is being read */
 	bool answering_matched;         /* false: the response being read answers nothing we saw */
 	int status;
+	bool pause_after_body;          /* the request being read offers CONNECT/Upgrade */
+	bool pipelining;                /* a request was ever sent before the previous one was answered */
 };
 
 static void *h1_state_new(struct conn *c)
@@ -69,12 +76,20 @@ static void *h1_state_new(struct conn *c)
 	return st;
 }
 
+static void count_unanswered(struct h1_state *st)
+{
+	for (unsigned i = 0; i < st->count; i++)
+		stats.http1_unmatched += !st->pending[(st->head + i) % st->cap].lost;
+	st->count = 0;
+}
+
 static void h1_state_free(void *p)
 {
 	struct h1_state *st = p;
 
 	if (!st)
 		return;
+	count_unanswered(st);
 	free(st->pending);
 	free(st);
 }
@@ -123,14 +138,42 @@ static void pending_pop(struct h1_state *st)
 	st->count--;
 }
 
+/* Queues a marker standing for an unknown number of lost exchanges. */
+static void push_marker(struct h1_state *st)
+{
+	struct h1_request_rec *m;
+
+	if (st->count && st->pending[(st->head + st->count - 1) % st->cap].lost)
+		return; /* one marker stands for any number */
+	m = pending_push(st);
+	if (!m) {
+		count_unanswered(st);
+		m = pending_push(st);
+		if (!m)
+			return;
+	}
+	m->lost = true;
+}
+
 static void lose_place(struct h1_state *st, enum ss_dir dir)
 {
 	stats.stream_resyncs++;
 	st->side[dir].phase = H1_PHASE_RESYNC;
-	if ((int)dir != st->req_dir && st->answering_matched) {
+	if ((int)dir == st->req_dir) {
+		/* Requests were lost after those queued: their answers will come. */
+		st->pause_after_body = false;
+		push_marker(st);
+		return;
+	}
+	if (st->answering_matched) {
 		/* The response being read is lost with its request. */
 		st->answering_matched = false;
 		stats.http1_unmatched++;
+	}
+	/* Responses were lost: which queued requests they answered is unknown. */
+	if (st->count) {
+		count_unanswered(st);
+		push_marker(st);
 	}
 }
 
@@ -150,6 +193,22 @@ static void finish_exchange(struct h1_state *st, const struct conn *c, uint64_t 
 	ex.end_ns = end_ns;
 	ex.kind = st->req_dir == SS_DIR_EGRESS ? SPAN_KIND_CLIENT : SPAN_KIND_SERVER;
 	trace_http_exchange(c, &ex);
+}
+
+/* A message's last byte was parsed (or skipped) in dir. */
+static void message_done(struct h1_state *st, const struct conn *c, enum ss_dir dir, uint64_t now_ns)
+{
+	struct h1_side *side = &st->side[dir];
+
+	if ((int)dir != st->req_dir)
+		finish_exchange(st, c, now_ns);
+	else if (st->pause_after_body) {
+		side->phase = H1_PHASE_PAUSED;
+		st->pause_after_body = false;
+		return;
+	}
+	if (side->phase == H1_PHASE_BODY)
+		side->phase = H1_PHASE_HEAD;
 }
 
 static void enter_tunnel(struct h1_state *st)
@@ -172,8 +231,15 @@ static ssize_t request_head(struct h1_state *st, const struct stream *s, size_t 
 		return -1;
 	if (req.method.len >= H1_METHOD_MAX)
 		return -1;
+	if (st->count && pending_front(st)->lost && !st->pipelining) {
+		/* A client that waits for each answer before asking again has had
+		 * every earlier request answered: the lost exchanges are over. */
+		count_unanswered(st);
+	}
+	st->pipelining |= st->count > 0 && !pending_front(st)->lost;
 	rec = pending_push(st);
 	if (rec) {
+		rec->lost = false;
 		rec->start_ns = stream_ts_at(s, off);
 		rec->method_len = req.method.len;
 		memcpy(rec->method, req.method.p, req.method.len);
@@ -183,10 +249,9 @@ static ssize_t request_head(struct h1_state *st, const struct stream *s, size_t 
 		stats.http1_pending_overflow++;
 	}
 	side->phase = H1_PHASE_BODY;
-	/* After CONNECT or an Upgrade offer, what follows depends on the answer. */
-	if ((req.method.len == 7 && memcmp(req.method.p, "CONNECT", 7) == 0) ||
-	    h1_find_header(req.headers, req.num_headers, "upgrade"))
-		side->phase = H1_PHASE_PAUSED;
+	/* After CONNECT or an Upgrade offer, what follows the request depends on the answer. */
+	st->pause_after_body = (req.method.len == 7 && memcmp(req.method.p, "CONNECT", 7) == 0) ||
+			       h1_find_header(req.headers, req.num_headers, "upgrade");
 	return r;
 }
 
@@ -208,7 +273,17 @@ static ssize_t response_head(struct h1_state *st, const struct conn *c, const st
 	/* Interim responses (100 Continue, 103 Early Hints) precede the real one. */
 	if (resp.status >= 100 && resp.status < 200 && resp.status != 101)
 		return r;
-	if (front && front->start_ns <= stream_ts_at(s, off)) {
+	if (front && front->lost) {
+		/* It answers a lost request, or one queued behind the loss. */
+		stats.http1_unmatched++;
+		st->answering_matched = false;
+		if (st->count > 1) {
+			count_unanswered(st);
+			push_marker(st);
+		} else {
+			pending_pop(st);
+		}
+	} else if (front && front->start_ns <= stream_ts_at(s, off)) {
 		st->answering = *front;
 		st->answering_matched = true;
 		pending_pop(st);
@@ -225,8 +300,11 @@ static ssize_t response_head(struct h1_state *st, const struct conn *c, const st
 	if (h1_is_tunnel_response(&resp, method)) {
 		finish_exchange(st, c, now_ns);
 		enter_tunnel(st);
-	} else if (req_side->phase == H1_PHASE_PAUSED) {
-		req_side->phase = H1_PHASE_HEAD; /* the offer was declined */
+	} else {
+		/* An offer to switch was declined: HTTP/1 goes on. */
+		st->pause_after_body = false;
+		if (req_side->phase == H1_PHASE_PAUSED)
+			req_side->phase = H1_PHASE_HEAD;
 	}
 	return r;
 }
@@ -290,12 +368,8 @@ static size_t h1_data(void *p, struct conn *c, enum ss_dir dir, const struct str
 				return s->len;
 			}
 			off += r;
-			if (!done)
-				break;
-			if (!is_req)
-				finish_exchange(st, c, now_ns);
-			if (side->phase == H1_PHASE_BODY)
-				side->phase = H1_PHASE_HEAD;
+			if (done)
+				message_done(st, c, dir, now_ns);
 			break;
 		}
 	}
@@ -304,11 +378,8 @@ static size_t h1_data(void *p, struct conn *c, enum ss_dir dir, const struct str
 		int done = 0;
 
 		h1_body_consume(&side->body, buf + off, 0, &done);
-		if (done) {
-			if (!is_req)
-				finish_exchange(st, c, now_ns);
-			side->phase = H1_PHASE_HEAD;
-		}
+		if (done)
+			message_done(st, c, dir, now_ns);
 	}
 	return off;
 }
@@ -327,11 +398,8 @@ static int h1_gap(void *p, struct conn *c, enum ss_dir dir, uint64_t n, uint64_t
 		lose_place(st, dir);
 		return -1;
 	}
-	if (done) {
-		if ((int)dir != st->req_dir)
-			finish_exchange(st, c, now_ns);
-		side->phase = H1_PHASE_HEAD;
-	}
+	if (done)
+		message_done(st, c, dir, now_ns);
 	return 0;
 }
 
@@ -346,8 +414,7 @@ static void h1_close(void *p, struct conn *c, uint64_t now_ns)
 		if (side->phase == H1_PHASE_BODY && side->body.kind == H1_BODY_UNTIL_CLOSE)
 			finish_exchange(st, c, now_ns);
 	}
-	stats.http1_unmatched += st->count;
-	st->count = 0;
+	count_unanswered(st);
 }
 
 const struct proto_ops http1_proto = {

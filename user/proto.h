@@ -25,6 +25,7 @@ struct proto_ops {
 	enum proto_verdict (*detect)(const uint8_t *buf, size_t len);
 	/* Per-connection state; NULL on ENOMEM. */
 	void *(*state_new)(struct conn *c);
+	/* Frees the state; whatever is still in flight is counted as dropped. */
 	void (*state_free)(void *st);
 	/* Parses the bytes buffered for dir (s->buf, s->len). Returns how many were
 	 * consumed, <= s->len; the tracker drops them. now_ns: time of the event
@@ -33,9 +34,11 @@ struct proto_ops {
 	/* n bytes went by in dir without being captured, after everything
 	 * buffered so far. Returns 0 if the parser skipped them in step (inside a
 	 * body of known length), -1 if it lost its place; it then resynchronises
-	 * by itself on a later message start and the tracker drops the buffer. */
+	 * by itself on a later message start and the tracker drops the buffer.
+	 * n is UINT64_MAX when the size is unknown (bytes seen out of order). */
 	int (*gap)(void *st, struct conn *c, enum ss_dir dir, uint64_t n, uint64_t now_ns);
-	/* The connection closed (or was evicted): finish what the close completes. */
+	/* The connection closed: finish what the close completes (a body delimited
+	 * by it). Not called for evicted or expired connections: their end is unknown. */
 	void (*close)(void *st, struct conn *c, uint64_t now_ns);
 };
 

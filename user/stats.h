@@ -11,7 +11,7 @@ struct sockspan_stats {
 	uint64_t conns_opened;        /* connections tracked */
 	uint64_t conns_evicted;       /* dropped because the table was full */
 	uint64_t conns_expired;       /* freed after being idle */
-	uint64_t stream_gaps;         /* bytes missing from a stream (lost events, truncation) */
+	uint64_t stream_gaps;         /* bytes of lost events (truncation is counted in the kernel) */
 	uint64_t stream_resyncs;      /* parsers that lost their place and looked for the next message */
 	uint64_t stream_overflows;    /* buffered bytes over STREAM_MAX_BUFFERED, dropped */
 	uint64_t proto_unknown;       /* connections whose bytes matched no protocol */
