@@ -231,8 +231,9 @@ static __always_inline void fill_header(struct ss_event *e, const struct call_ar
 		BPF_CORE_READ_INTO((__u32 *)e->laddr, skc, skc_rcv_saddr);
 		BPF_CORE_READ_INTO((__u32 *)e->raddr, skc, skc_daddr);
 	} else {
-		BPF_CORE_READ_INTO(e->laddr, skc, skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(e->raddr, skc, skc_v6_daddr.in6_u.u6_addr8);
+		/* Whole 16-byte arrays: BPF_CORE_READ_INTO would copy one element. */
+		bpf_core_read(e->laddr, sizeof(e->laddr), &skc->skc_v6_rcv_saddr);
+		bpf_core_read(e->raddr, sizeof(e->raddr), &skc->skc_v6_daddr);
 	}
 	BPF_CORE_READ_STR_INTO(&e->comm, task, group_leader, comm);
 }

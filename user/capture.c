@@ -104,6 +104,7 @@ struct capture *capture_new(const struct capture_opts *o, capture_event_fn fn, v
 	}
 	c->skel->rodata->self_tgid = getpid();
 	c->skel->rodata->filter_tgid = o->npids > 0;
+	c->skel->rodata->filter_cgroup = o->ncgroups > 0;
 	c->skel->rodata->max_payload = o->max_payload;
 	ncpu = libbpf_num_possible_cpus();
 	if (ncpu <= 0) {
@@ -122,6 +123,14 @@ struct capture *capture_new(const struct capture_opts *o, capture_event_fn fn, v
 		if (bpf_map__update_elem(c->skel->maps.traced_tgids, &o->pids[i], sizeof(o->pids[i]),
 					 &one, sizeof(one), BPF_ANY)) {
 			snprintf(err, cap, "cannot add pid %u to the filter: %s", o->pids[i], strerror(errno));
+			goto fail;
+		}
+	}
+	for (size_t i = 0; i < o->ncgroups; i++) {
+		if (bpf_map__update_elem(c->skel->maps.traced_cgroups, &o->cgroups[i], sizeof(o->cgroups[i]),
+					 &one, sizeof(one), BPF_ANY)) {
+			snprintf(err, cap, "cannot add cgroup %llu to the filter: %s",
+				 (unsigned long long)o->cgroups[i], strerror(errno));
 			goto fail;
 		}
 	}

@@ -12,6 +12,8 @@
 struct capture_opts {
 	const uint32_t *pids;  /* only these processes; NULL/0: every process */
 	size_t npids;
+	const uint64_t *cgroups; /* only processes in these cgroup v2 ids; NULL/0: any */
+	size_t ncgroups;
 	uint32_t max_payload;  /* bytes copied per syscall, 1..SS_PAYLOAD_MAX */
 	uint32_t ringbuf_bytes;/* power of two, multiple of the page size */
 	bool verbose;          /* route libbpf's messages to stderr */

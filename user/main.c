@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+#include <linux/magic.h>
 
 #include "capture.h"
 #include "clock.h"
@@ -21,6 +24,8 @@
 #define SOCKSPAN_VERSION "0.1.0"
 /* --pid may be given this many times (the kernel filter map holds 1024). */
 #define MAX_PIDS 1024
+/* --cgroup may be given this many times (the kernel filter map holds 4096). */
+#define MAX_CGROUPS 4096
 /* Connections tracked at once; beyond it the least recently active is evicted. */
 #define MAX_CONNS 65536
 /* A connection with no traffic for this long is forgotten (its role stays in
@@ -35,6 +40,8 @@ static volatile sig_atomic_t stop;
 struct options {
 	uint32_t pids[MAX_PIDS];
 	size_t npids;
+	uint64_t cgroups[MAX_CGROUPS];
+	size_t ncgroups;
 	const char *output;
 	const char *service_name;
 	double duration_s;
@@ -51,6 +58,8 @@ static void usage(FILE *f)
 		"reads and writes (eBPF), and print one span per request/response.\n"
 		"\n"
 		"  -p, --pid PID            trace only this process (repeatable)\n"
+		"  -c, --cgroup DIR         trace only processes in this cgroup v2 directory,\n"
+		"                           e.g. a pod's (repeatable; combines with --pid)\n"
 		"  -o, --output FILE        write Zipkin v2 JSON, one span per line ('-': stdout);\n"
 		"                           default: one readable line per span on stdout\n"
 		"  -s, --service-name NAME  serviceName of every span (default: the process name)\n"
@@ -103,12 +112,35 @@ static int add_pid(struct options *o, const char *arg)
 	return 0;
 }
 
+/* A cgroup v2 directory's id is its inode number: what bpf_get_current_cgroup_id() returns. */
+static int add_cgroup(struct options *o, const char *path)
+{
+	struct statfs fs;
+	struct stat st;
+
+	if (statfs(path, &fs) != 0 || stat(path, &st) != 0) {
+		fprintf(stderr, "sockspan: cgroup %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (fs.f_type != CGROUP2_SUPER_MAGIC || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "sockspan: %s is not a cgroup v2 directory\n", path);
+		return -1;
+	}
+	if (o->ncgroups == MAX_CGROUPS) {
+		fprintf(stderr, "sockspan: at most %d --cgroup options\n", MAX_CGROUPS);
+		return -1;
+	}
+	o->cgroups[o->ncgroups++] = st.st_ino;
+	return 0;
+}
+
 /* Returns 0 to go on, 1 to exit successfully (--help), -1 on a bad option. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_MAX_PAYLOAD = 256, OPT_RINGBUF_MB };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
+		{ "cgroup", required_argument, NULL, 'c' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "service-name", required_argument, NULL, 's' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -124,10 +156,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 	o->max_payload = SS_PAYLOAD_DEFAULT;
 	o->ringbuf_mb = RINGBUF_DEFAULT_MB;
-	while ((opt = getopt_long(argc, argv, "p:o:s:d:vhV", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "p:c:o:s:d:vhV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			if (add_pid(o, optarg))
+				return -1;
+			break;
+		case 'c':
+			if (add_cgroup(o, optarg))
 				return -1;
 			break;
 		case 'o':
@@ -241,6 +277,8 @@ int main(int argc, char **argv)
 
 	copts.pids = opts.pids;
 	copts.npids = opts.npids;
+	copts.cgroups = opts.cgroups;
+	copts.ncgroups = opts.ncgroups;
 	copts.max_payload = opts.max_payload;
 	copts.ringbuf_bytes = opts.ringbuf_mb * 1024u * 1024u;
 	copts.verbose = opts.verbose;
@@ -253,8 +291,9 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (opts.npids)
-		fprintf(stderr, "sockspan: ready: tracing %zu process%s\n", opts.npids, opts.npids > 1 ? "es" : "");
+	if (opts.npids || opts.ncgroups)
+		fprintf(stderr, "sockspan: ready: tracing %zu process%s, %zu cgroup%s\n", opts.npids,
+			opts.npids == 1 ? "" : "es", opts.ncgroups, opts.ncgroups == 1 ? "" : "s");
 	else
 		fprintf(stderr, "sockspan: ready: tracing every process on this node\n");
 

@@ -1,0 +1,147 @@
+"""HTTP/1.1 client driven over stdin, run as its own process so sockspan can trace it by pid.
+
+    http_driver.py [--comm NAME]
+
+Prints "ready" and then reads one JSON command per stdin line, answering each
+with one JSON line on stdout, so a test can start it, learn its pid, start
+sockspan and only then say "go" (send a command). Commands:
+
+    {"op": "connect", "host": H, "port": P}
+        open a keep-alive http.client connection  -> {"lport": N}
+    {"op": "requests", "reqs": [{"method": "GET", "path": "/x", "body": 0}, ...]}
+        send them one after the other on that connection (body = request body
+        size in bytes)  -> {"results": [{"status", "length", "lport", "body_ok"}, ...]}
+    {"op": "pipeline", "host": H, "port": P, "reqs": [...], "piece": 0}
+        new raw socket, ALL requests written with a single send(), then the
+        responses read in order  -> {"lport": N, "results": [{"status", "length"}, ...]}
+        piece > 0: write them instead in pieces of that many bytes, one send()
+        each, with a short pause between so the server's reads see them apart
+    {"op": "close"}   close the keep-alive connection  -> {}
+    {"op": "exit"}    -> {} and exit 0
+Any failure answers {"error": "..."}.
+"""
+import argparse
+import ctypes
+import http.client
+import json
+import socket
+import sys
+import time
+
+PR_SET_NAME = 15
+
+
+def set_comm(name):
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NAME)")
+
+
+def body_of(size):
+    pattern = b"request-body-"
+    return (pattern * (size // len(pattern) + 1))[:size]
+
+
+class Driver:
+    def __init__(self):
+        self.conn = None
+
+    def connect(self, host, port):
+        self.conn = http.client.HTTPConnection(host, port, timeout=30)
+        self.conn.connect()
+        return {"lport": self.conn.sock.getsockname()[1]}
+
+    def requests(self, reqs):
+        results = []
+        for r in reqs:
+            body = body_of(r.get("body", 0)) if r.get("body") else None
+            self.conn.request(r["method"], r["path"], body=body)
+            lport = self.conn.sock.getsockname()[1]
+            resp = self.conn.getresponse()
+            data = resp.read()
+            results.append({
+                "status": resp.status,
+                "length": len(data),
+                "lport": lport,
+                "body_ok": body is None or data == body,
+            })
+        return {"results": results}
+
+    def pipeline(self, host, port, reqs, piece=0):
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.settimeout(30)
+            s.connect((host, port))
+            lport = s.getsockname()[1]
+            wire = b""
+            for r in reqs:
+                body = body_of(r.get("body", 0))
+                wire += (f"{r['method']} {r['path']} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                         f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+            if piece:
+                for i in range(0, len(wire), piece):
+                    s.sendall(wire[i:i + piece])
+                    time.sleep(0.005)
+            else:
+                s.sendall(wire)  # one send() syscall: the requests share a segment
+            f = s.makefile("rb")
+            results = [read_response(f) for _ in reqs]
+            f.close()
+        return {"lport": lport, "results": results}
+
+    def close(self):
+        if self.conn:
+            self.conn.close()
+            self.conn = None
+        return {}
+
+
+def read_response(f):
+    """Read one HTTP/1.1 response (Content-Length or chunked) from a buffered socket file."""
+    status_line = f.readline()
+    status = int(status_line.split()[1])
+    headers = {}
+    while True:
+        line = f.readline()
+        if line in (b"\r\n", b"\n", b""):
+            break
+        k, v = line.decode("latin-1").split(":", 1)
+        headers[k.strip().lower()] = v.strip()
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        length = 0
+        while True:
+            size = int(f.readline().split(b";")[0], 16)
+            if size == 0:
+                f.readline()  # the CRLF closing an empty trailer section
+                break
+            length += len(f.read(size))
+            f.read(2)
+    else:
+        length = len(f.read(int(headers.get("content-length", "0"))))
+    return {"status": status, "length": length}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--comm", default="it-client")
+    args = ap.parse_args()
+    set_comm(args.comm)
+    drv = Driver()
+    print("ready", flush=True)
+    for line in sys.stdin:
+        cmd = json.loads(line)
+        op = cmd.pop("op")
+        try:
+            if op == "exit":
+                print("{}", flush=True)
+                break
+            reply = getattr(drv, op)(**cmd)
+        except Exception as e:  # report, the test decides
+            reply = {"error": f"{type(e).__name__}: {e}"}
+        print(json.dumps(reply), flush=True)
+    drv.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

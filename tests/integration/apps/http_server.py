@@ -1,0 +1,124 @@
+"""HTTP/1.1 test server, run as its own process so sockspan can trace it by pid.
+
+    http_server.py [--host 127.0.0.1|::1] [--port 0] [--comm NAME]
+
+Prints "listening <port>" once the socket accepts connections. Keep-alive on.
+Routes (query strings are ignored):
+    GET  /status/<code>   that status, small text body with Content-Length
+                          (204 and 304: no body and no Content-Length, as RFC 9110 says)
+    GET  /bytes/<n>       n bytes (a repeating pattern), Content-Length, one write
+    GET  /chunked/<n>     Transfer-Encoding: chunked, n chunks, one write per chunk
+    GET  /close/<n>       n bytes, no Content-Length: the body ends when the server closes
+    POST /echo            the request body back, Content-Length
+    HEAD <any GET route>  the GET's status and headers, no body
+    anything else         404
+Requests with "Expect: 100-continue" get an interim 100 response first.
+The process renames itself (comm) so spans can be told apart from the client's.
+"""
+import argparse
+import ctypes
+import socket
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+PR_SET_NAME = 15
+
+
+def set_comm(name):
+    """Set /proc/self/comm; threads created afterwards inherit it too."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NAME)")
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive unless the client says close
+
+    def log_message(self, fmt, *args):
+        pass  # stdout is our control channel, stderr stays for real errors
+
+    def _path_parts(self):
+        return self.path.split("?", 1)[0].strip("/").split("/")
+
+    def _send(self, code, body, ctype="text/plain"):
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if body and self.command != "HEAD":
+            self.wfile.write(body)
+
+    def do_GET(self):
+        parts = self._path_parts()
+        if len(parts) == 2 and parts[1].isdigit():
+            route, n = parts[0], int(parts[1])
+            if route == "status" and n in (204, 304):
+                self.send_response(n)
+                self.end_headers()
+                return None
+            if route == "status" and 200 <= n <= 599:
+                return self._send(n, f"status {n}\n".encode())
+            if route == "bytes":
+                pattern = b"0123456789abcdef"
+                body = (pattern * (n // len(pattern) + 1))[:n]
+                return self._send(200, body, "application/octet-stream")
+            if route == "close":
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.close_connection = True
+                if self.command != "HEAD":
+                    self.wfile.write(b"c" * n)
+                return None
+            if route == "chunked":
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                if self.command == "HEAD":
+                    return None
+                for i in range(n):
+                    data = f"chunk {i} of {n}\n".encode()
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.wfile.write(b"0\r\n\r\n")
+                return None
+        return self._send(404, b"not found\n")
+
+    do_HEAD = do_GET
+
+    def do_POST(self):
+        if self._path_parts() != ["echo"]:
+            return self._send(404, b"not found\n")
+        length = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(length)
+        return self._send(200, body, "application/octet-stream")
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+
+class Server6(Server):
+    address_family = socket.AF_INET6
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--comm", default="it-httpd")
+    args = ap.parse_args()
+    set_comm(args.comm)
+    cls = Server6 if ":" in args.host else Server
+    srv = cls((args.host, args.port), Handler)
+    print(f"listening {srv.server_address[1]}", flush=True)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

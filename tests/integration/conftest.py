@@ -1,0 +1,75 @@
+"""Fixtures for sockspan's integration tests: real servers, real clients, the real agent.
+
+Each fixture starts its own processes and stops exactly those (by pid) at teardown.
+    sockspan(*args, output="file")  -> itlib.sockspan.Sockspan, use as a context manager
+    server(host="127.0.0.1")        -> itlib.apps.PyServer (Python ThreadingHTTPServer process)
+    py_server                       -> server() on 127.0.0.1
+    driver()                        -> itlib.apps.Driver (Python client process, waits for commands)
+    nginx                           -> itlib.nginx.Nginx (master + one worker, sendfile on)
+"""
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Detailed diffs for the asserts inside the helpers (exact span comparisons live there).
+pytest.register_assert_rewrite("itlib")
+
+from itlib.apps import Driver, PyServer  # noqa: E402
+from itlib.nginx import Nginx  # noqa: E402
+from itlib.sockspan import Sockspan  # noqa: E402
+
+
+@pytest.fixture
+def sockspan(tmp_path):
+    runs = []
+
+    def make(*args, output="file"):
+        run = Sockspan(args, tmp_path, output=output)
+        runs.append(run)
+        return run
+
+    yield make
+    for run in runs:
+        if run.proc and run.proc.running():
+            run.proc.stop()
+
+
+def _factory(cls):
+    started = []
+
+    def make(*args, **kwargs):
+        obj = cls(*args, **kwargs)
+        started.append(obj)
+        return obj
+
+    return make, started
+
+
+@pytest.fixture
+def server():
+    make, started = _factory(PyServer)
+    yield make
+    for s in started:
+        s.stop()
+
+
+@pytest.fixture
+def py_server(server):
+    return server()
+
+
+@pytest.fixture
+def driver():
+    make, started = _factory(Driver)
+    yield make
+    for d in started:
+        d.stop()
+
+
+@pytest.fixture
+def nginx():
+    n = Nginx()
+    yield n
+    n.stop()

@@ -1,0 +1,129 @@
+"""Test-side handles for the server and client processes (apps/*.py, curl)."""
+import json
+import subprocess
+
+from .procs import STEP_TIMEOUT, child_env, python_app
+
+SERVER_COMM = "it-httpd"
+CLIENT_COMM = "it-client"
+
+
+class PyServer:
+    """apps/http_server.py in its own process; .pid, .host, .port, .url(path)."""
+
+    def __init__(self, host="127.0.0.1"):
+        self.host = host
+        self.proc = python_app("http_server.py", "--host", host, "--comm", SERVER_COMM,
+                               name=f"http_server[{host}]")
+        self.pid = self.proc.pid
+        line = self.proc.readline()
+        if not line.startswith("listening "):
+            raise AssertionError(f"http_server printed {line!r} instead of 'listening <port>'")
+        self.port = int(line.split()[1])
+
+    def url(self, path):
+        h = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{h}:{self.port}{path}"
+
+    def stop(self):
+        self.proc.stop()
+
+
+class Driver:
+    """apps/http_driver.py: a client process that acts only when told to."""
+
+    def __init__(self):
+        self.proc = python_app("http_driver.py", "--comm", CLIENT_COMM, name="http_driver")
+        self.pid = self.proc.pid
+        line = self.proc.readline()
+        if line != "ready":
+            raise AssertionError(f"http_driver printed {line!r} instead of 'ready'")
+
+    def _call(self, **cmd):
+        self.proc.send_line(json.dumps(cmd))
+        reply = json.loads(self.proc.readline())
+        if "error" in reply:
+            raise AssertionError(f"http_driver {cmd['op']} failed: {reply['error']}")
+        return reply
+
+    def connect(self, host, port):
+        """Open the keep-alive connection; returns the client's local (ephemeral) port."""
+        return self._call(op="connect", host=host, port=port)["lport"]
+
+    def requests(self, reqs):
+        """reqs: [(method, path) or (method, path, body_size)]; all on the one keep-alive connection.
+
+        Returns the per-request results and checks they all used the same socket.
+        """
+        self.start_requests(reqs)
+        return self.finish_requests()
+
+    def start_requests(self, reqs):
+        """Send the command and return at once, so several drivers can run at the same time."""
+        payload = [{"method": r[0], "path": r[1], "body": r[2] if len(r) > 2 else 0} for r in reqs]
+        self.proc.send_line(json.dumps({"op": "requests", "reqs": payload}))
+
+    def finish_requests(self):
+        """Results of the last start_requests(), checked as requests() documents."""
+        reply = json.loads(self.proc.readline())
+        if "error" in reply:
+            raise AssertionError(f"http_driver requests failed: {reply['error']}")
+        results = reply["results"]
+        ports = {r["lport"] for r in results}
+        assert len(ports) == 1, f"keep-alive broken: requests used local ports {sorted(ports)}"
+        assert all(r["body_ok"] for r in results), f"echo mismatch: {results}"
+        return results
+
+    def pipeline(self, host, port, reqs, piece=0):
+        """All reqs written in one send() on a fresh raw socket; returns (lport, results).
+
+        piece > 0: written instead as many small send()s of that many bytes.
+        """
+        payload = [{"method": r[0], "path": r[1], "body": r[2] if len(r) > 2 else 0} for r in reqs]
+        reply = self._call(op="pipeline", host=host, port=port, reqs=payload, piece=piece)
+        return reply["lport"], reply["results"]
+
+    def close(self):
+        self._call(op="close")
+
+    def stop(self):
+        if self.proc.running():
+            try:
+                self.proc.send_line(json.dumps({"op": "exit"}))
+                self.proc.wait(10)
+            except (OSError, AssertionError):
+                pass
+        self.proc.stop()
+
+
+def curl(*transfers):
+    """One curl process running transfers in order, on one connection when it can.
+
+    A transfer is a url, or a tuple (url, *curl options for that transfer only);
+    they are separated by --next. Returns one dict per transfer: status,
+    local_port, new_connection (curl's num_connects), pid (of that curl process,
+    for its CLIENT spans).
+    """
+    argv = ["curl"]
+    for i, t in enumerate(transfers):
+        url, *opts = (t,) if isinstance(t, str) else t
+        argv += ["--next"] if i else []
+        argv += ["-sS", "--http1.1", "--noproxy", "*", "--max-time", "30",
+                 "-w", "%{http_code} %{local_port} %{num_connects}\\n", *opts, "-o", "/dev/null", url]
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=child_env())
+    try:
+        out, err = p.communicate(timeout=STEP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        raise AssertionError(f"curl {transfers} did not finish in {STEP_TIMEOUT:.0f}s")
+    if p.returncode != 0:
+        raise AssertionError(f"curl failed rc={p.returncode}: {err}")
+    rows = []
+    for line in out.splitlines():
+        code, lport, connects = line.split()
+        rows.append({"status": int(code), "local_port": int(lport),
+                     "new_connection": connects != "0", "pid": p.pid})
+    assert len(rows) == len(transfers), f"curl reported {len(rows)} of {len(transfers)} transfers: {out}"
+    return rows
