@@ -3,8 +3,10 @@
 The server (it-httpd) and the client driver (it-client) are separate processes
 with their own pids and comms, so `--pid` can pick either side.
 """
+import os
 import random
 import time
+from pathlib import Path
 
 import pytest
 
@@ -310,6 +312,36 @@ def test_untraced_processes_produce_nothing(sockspan, server, driver):
         t1 = now_us()
     check(ss.spans, [server_row("get /status/{id}", "/status/201", 201, SERVER_COMM, a.pid,
                                 (LO, a.port), (LO, ctl["local_port"]))], (t0, t1))
+
+
+def cgroup2_root():
+    """Where cgroup v2 is mounted (/sys/fs/cgroup on unified hosts, .../unified on hybrid ones)."""
+    with open("/proc/mounts") as f:
+        for line in f:
+            _, where, fstype, *_ = line.split()
+            if fstype == "cgroup2":
+                return Path(where)
+    raise AssertionError("no cgroup2 mount on this machine: --cgroup cannot be tested")
+
+
+def test_cgroup_filter_traces_only_that_cgroup(sockspan, server):
+    """A kubelet-like pod cgroup: only the process moved into it is traced."""
+    root = cgroup2_root()
+    pod = root / f"sockspan-it-{os.getpid()}-{random.randrange(1 << 30)}"
+    pod.mkdir()
+    inside, outside = server(), server()
+    try:
+        (pod / "cgroup.procs").write_text(str(inside.pid))
+        with sockspan("--cgroup", str(pod)) as ss:
+            t0 = now_us()
+            curl(outside.url("/status/200"))
+            [c] = curl(inside.url("/status/202"))
+            t1 = now_us()
+    finally:
+        (root / "cgroup.procs").write_text(str(inside.pid))
+        pod.rmdir()
+    check(ss.spans, [server_row("get /status/{id}", "/status/202", 202, SERVER_COMM, inside.pid,
+                                (LO, inside.port), (LO, c["local_port"]))], (t0, t1))
 
 
 def test_ipv6_loopback(sockspan, server, driver):
