@@ -126,3 +126,6 @@ vmlinux:
 
 clean:
 	rm -rf $(BUILD)
+
+# Keep intermediate objects (the sanitizer builds) between runs.
+.SECONDARY:

@@ -311,14 +311,24 @@ static __noinline void append_iov(struct event_buf *b, __u64 iov_ptr, __u32 iovc
 	}
 }
 
-static __always_inline void emit_data(struct call_args *a, __u64 ret)
+/* This CPU's event buffer with its header filled, or NULL. */
+static __always_inline struct event_buf *begin_event(const struct call_args *a, __u8 type, __u32 len)
 {
 	struct event_buf *b = scratch_buf();
 
+	if (b) {
+		fill_header(&b->ev, a, type);
+		b->ev.len = len;
+	}
+	return b;
+}
+
+static __always_inline void emit_data(struct call_args *a, __u64 ret)
+{
+	struct event_buf *b = begin_event(a, SS_EV_DATA, ret);
+
 	if (!b)
 		return;
-	fill_header(&b->ev, a, SS_EV_DATA);
-	b->ev.len = ret;
 	if (a->kind == CALL_BUF) {
 		append_user(b, a->ptr, ret);
 	} else if (a->kind == CALL_IOV) {
@@ -346,11 +356,9 @@ static __always_inline void emit_mmsg(struct call_args *a, __u32 nmsg)
 			break;
 		if (h.msg_len == 0)
 			continue;
-		struct event_buf *b = scratch_buf();
+		struct event_buf *b = begin_event(a, SS_EV_DATA, h.msg_len);
 		if (!b)
 			return;
-		fill_header(&b->ev, a, SS_EV_DATA);
-		b->ev.len = h.msg_len;
 		append_iov(b, (__u64)h.msg_hdr.msg_iov, h.msg_hdr.msg_iovlen, h.msg_len);
 		submit(b);
 		a->seq += h.msg_len;
@@ -359,13 +367,10 @@ static __always_inline void emit_mmsg(struct call_args *a, __u32 nmsg)
 
 static __always_inline void emit_gap(struct call_args *a, __u64 ret)
 {
-	struct event_buf *b = scratch_buf();
+	struct event_buf *b = begin_event(a, SS_EV_GAP, ret);
 
-	if (!b)
-		return;
-	fill_header(&b->ev, a, SS_EV_GAP);
-	b->ev.len = ret;
-	submit(b);
+	if (b)
+		submit(b);
 }
 
 static __always_inline void set_role(__u64 ino, __u8 role)
@@ -518,11 +523,9 @@ int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
 	a.sk = fd_to_tcp_sock(a.fd, &a.sock_ino);
 	if (!a.sk)
 		return 0;
+	b = begin_event(&a, SS_EV_CLOSE, 0);
+	if (b)
+		submit(b);
 	bpf_map_delete_elem(&sock_roles, &a.sock_ino);
-	b = scratch_buf();
-	if (!b)
-		return 0;
-	fill_header(&b->ev, &a, SS_EV_CLOSE);
-	submit(b);
 	return 0;
 }
