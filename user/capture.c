@@ -152,7 +152,15 @@ fail:
 
 int capture_poll(struct capture *c, int timeout_ms)
 {
-	return ring_buffer__poll(c->rb, timeout_ms);
+	/* The kernel side wakes us only when the buffer fills (see wakeup_flags in
+	 * the BPF code), so after the wait, read whatever arrived meanwhile. */
+	int n = ring_buffer__poll(c->rb, timeout_ms);
+	int m;
+
+	if (n < 0)
+		return n;
+	m = ring_buffer__consume(c->rb);
+	return m < 0 ? m : n + m;
 }
 
 int capture_drain(struct capture *c)

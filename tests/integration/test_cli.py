@@ -6,7 +6,7 @@ import signal
 import pytest
 
 from itlib.apps import SERVER_COMM, curl
-from itlib.procs import STEP_TIMEOUT, now_us
+from itlib.procs import STEP_TIMEOUT, now_us, wait_until
 from itlib.sockspan import run_cli
 from itlib.spans import CLOCK_SLACK_US, check, server_row
 
@@ -106,3 +106,12 @@ def test_json_on_stdout(sockspan, py_server):
         t1 = now_us()
     check(ss.spans, [server_row("get /status/{id}", "/status/200", 200, SERVER_COMM, py_server.pid,
                                 (LO, py_server.port), (LO, c["local_port"]))], (t0, t1))
+
+
+def test_spans_are_written_while_running(sockspan, py_server):
+    """What `make run` promises: each request's line shows up as it happens, not at exit."""
+    with sockspan("-p", py_server.pid, output="text") as ss:
+        curl(py_server.url("/status/200"))
+        wait_until(lambda: any(" get /status/{id} 200 " in line for line in list(ss.proc.out.transcript)),
+                   STEP_TIMEOUT, "the span's line on stdout while sockspan still runs")
+        assert ss.proc.running()
