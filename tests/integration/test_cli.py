@@ -2,6 +2,7 @@
 import datetime
 import re
 import signal
+import subprocess
 
 import pytest
 
@@ -115,3 +116,20 @@ def test_spans_are_written_while_running(sockspan, py_server):
         wait_until(lambda: any(" get /status/{id} 200 " in line for line in list(ss.proc.out.transcript)),
                    STEP_TIMEOUT, "the span's line on stdout while sockspan still runs")
         assert ss.proc.running()
+
+
+def tracefs_mounted():
+    with open("/proc/mounts") as f:
+        return any(line.split()[1:3] == ["/sys/kernel/tracing", "tracefs"] for line in f)
+
+
+def test_mounts_tracefs_when_missing(sockspan, py_server):
+    """A fresh node has no tracefs: sockspan mounts it itself, then traces as usual."""
+    if tracefs_mounted():
+        # Lazy: programs already attached elsewhere keep working; the mount point goes away.
+        subprocess.run(["umount", "-l", "/sys/kernel/tracing"], check=True)
+    assert not tracefs_mounted()
+    with sockspan("-p", py_server.pid) as ss:
+        assert tracefs_mounted()
+        curl(py_server.url("/status/200"))
+    assert [s["name"] for s in ss.spans] == ["get /status/{id}"]
