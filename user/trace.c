@@ -35,6 +35,28 @@ static void set_endpoint(struct span_endpoint *ep, uint8_t family, const uint8_t
 	}
 }
 
+void trace_span_begin(struct span *s, const struct conn *c, enum span_kind kind, uint64_t start_ns,
+		      uint64_t end_ns)
+{
+	span_init(s);
+	s->kind = kind;
+	s->timestamp_us = clock_mono_to_epoch_us(start_ns);
+	s->duration_us = end_ns > start_ns ? (end_ns - start_ns) / 1000 : 0;
+	span_copy_utf8(s->local.service_name, sizeof(s->local.service_name),
+		       service_override ? service_override : c->comm,
+		       strlen(service_override ? service_override : c->comm));
+	set_endpoint(&s->local, c->family, c->laddr, c->lport);
+	set_endpoint(&s->remote, c->family, c->raddr, c->rport);
+	s->pid = c->key.tgid;
+}
+
+void trace_emit(const struct span *s)
+{
+	stats.spans++;
+	if (sink)
+		sink(sink_ctx, s);
+}
+
 void trace_http_exchange(const struct conn *c, const struct http_exchange *ex)
 {
 	struct span s;
@@ -43,16 +65,8 @@ void trace_http_exchange(const struct conn *c, const struct http_exchange *ex)
 	char status[16];
 	int n;
 
-	span_init(&s);
-	s.kind = ex->kind;
+	trace_span_begin(&s, c, ex->kind, ex->start_ns, ex->end_ns);
 	span_name_http(s.name, sizeof(s.name), ex->method, ex->method_len, ex->target, ex->target_len);
-	s.timestamp_us = clock_mono_to_epoch_us(ex->start_ns);
-	s.duration_us = ex->end_ns > ex->start_ns ? (ex->end_ns - ex->start_ns) / 1000 : 0;
-	snprintf(s.local.service_name, sizeof(s.local.service_name), "%s",
-		 service_override ? service_override : c->comm);
-	set_endpoint(&s.local, c->family, c->laddr, c->lport);
-	set_endpoint(&s.remote, c->family, c->raddr, c->rport);
-	s.pid = c->key.tgid;
 
 	span_http_path(ex->target, ex->target_len, &path, &path_len);
 	n = snprintf(status, sizeof(status), "%d", ex->status);
@@ -61,8 +75,5 @@ void trace_http_exchange(const struct conn *c, const struct http_exchange *ex)
 	span_add_tag(&s, "http.status_code", status, n);
 	if (ex->status >= 500)
 		span_add_tag(&s, "error", status, n);
-
-	stats.spans++;
-	if (sink)
-		sink(sink_ctx, &s);
+	trace_emit(&s);
 }
