@@ -416,11 +416,31 @@ static __always_inline int exit_call(long ret)
 
 #define ARG(ctx, i) ((ctx)->args[i])
 
+/* Every sys_exit program tail-calls this one: the exit path (payload copy,
+ * iovec and mmsg walks) is then verified once instead of once per syscall,
+ * which keeps load time low. Not attached by itself. */
+SEC("tracepoint")
+int handle_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return exit_call(ctx->ret);
+}
+
+/* index 0: handle_exit. Filled at load by libbpf, never changed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, int(struct trace_event_raw_sys_exit *));
+} exit_handler SEC(".maps") = {
+	.values = { [0] = (void *)&handle_exit },
+};
+
 #define TRACE_EXIT(name)                                                   \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                         \
 	int sys_exit_##name(struct trace_event_raw_sys_exit *ctx)          \
 	{                                                                  \
-		return exit_call(ctx->ret);                                \
+		bpf_tail_call(ctx, &exit_handler, 0);                      \
+		return 0;                                                  \
 	}
 
 /* Syscalls with (fd, pointer, count) arguments. */

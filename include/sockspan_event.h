@@ -13,9 +13,9 @@
  * value up to this; it is a power of two so the BPF side can bound offsets. */
 #define SS_PAYLOAD_MAX 65536
 #define SS_PAYLOAD_DEFAULT 16384
-/* iovec entries walked per readv/writev/sendmsg/recvmsg: bounds verifier work;
+/* iovec entries walked per readv/writev/sendmsg/recvmsg (grpcio sends 24 at once): bounds verifier work;
  * bytes in later entries still count in len, so stream offsets stay right. */
-#define SS_MAX_IOV 16
+#define SS_MAX_IOV 64
 /* messages walked per sendmmsg/recvmmsg (rare on TCP). */
 #define SS_MAX_MMSG 8
 #define SS_COMM_LEN 16
