@@ -92,6 +92,18 @@ struct {
 	__type(value, __u8);
 } sock_roles SEC(".maps");
 
+/* key: socket inode; value: unused. Connections whose protocol cannot skip
+ * bytes it did not see (HTTP/2: frame headers follow each other inside a long
+ * write): every byte is copied, in events of max_payload bytes, up to
+ * SS_MAX_CHUNKS per syscall. Inserted by userspace when it detects such a
+ * protocol, deleted at close (LRU for sockets closed otherwise). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u8);
+} full_payload SEC(".maps");
+
 /* The event under construction: header plus room for a payload copied at any
  * offset below SS_PAYLOAD_MAX (iovecs), hence twice the ceiling. One slot per
  * CPU (the loader sizes it); too big for a per-CPU map value. */
@@ -293,8 +305,9 @@ static __always_inline void append_user(struct event_buf *b, __u64 src, __u64 n)
 	b->ev.cap_len = off + n;
 }
 
-/* Copy the first total bytes described by an iovec array. */
-static __noinline void append_iov(struct event_buf *b, __u64 iov_ptr, __u32 iovcnt, __u64 total)
+/* Copy bytes skip.. of the first total bytes an iovec array describes, as
+ * many as the event's cap allows. */
+static __noinline void append_iov(struct event_buf *b, __u64 iov_ptr, __u32 iovcnt, __u64 skip, __u64 total)
 {
 	const struct iovec *iov = (const struct iovec *)iov_ptr;
 
@@ -306,8 +319,13 @@ static __noinline void append_iov(struct event_buf *b, __u64 iov_ptr, __u32 iovc
 		if (bpf_probe_read_user(&v, sizeof(v), &iov[i]))
 			break;
 		__u64 n = v.iov_len < total ? v.iov_len : total;
-		append_user(b, (__u64)v.iov_base, n);
 		total -= n;
+		if (skip >= n) {
+			skip -= n;
+			continue;
+		}
+		append_user(b, (__u64)v.iov_base + skip, n - skip);
+		skip = 0;
 	}
 }
 
@@ -323,23 +341,55 @@ static __always_inline struct event_buf *begin_event(const struct call_args *a, 
 	return b;
 }
 
+/* "PRI * HT", the start of the HTTP/2 client preface (RFC 9113 3.4), as a
+ * little-endian u64. Seeing it in either direction means every byte of the
+ * connection is needed; the kernel decides it at once because userspace
+ * reads events in batches and a large write may follow within microseconds. */
+#define H2_PREFACE_HEAD 0x5448202a20495250ULL
+
+static __always_inline bool starts_h2(const struct event_buf *b)
+{
+	return b->ev.cap_len >= 8 && *(const __u64 *)b->payload == H2_PREFACE_HEAD;
+}
+
+/* One event per max_payload bytes on full-payload connections, else one event
+ * whose payload is cut at max_payload. The last event's len covers the rest. */
 static __always_inline void emit_data(struct call_args *a, __u64 ret)
 {
-	struct event_buf *b = begin_event(a, SS_EV_DATA, ret);
+	__u32 chunks = bpf_map_lookup_elem(&full_payload, &a->sock_ino) ? SS_MAX_CHUNKS : 1;
+	__u64 iov_ptr = a->ptr;
+	__u32 iovcnt = a->cnt;
 
-	if (!b)
-		return;
-	if (a->kind == CALL_BUF) {
-		append_user(b, a->ptr, ret);
-	} else if (a->kind == CALL_IOV) {
-		append_iov(b, a->ptr, a->cnt, ret);
-	} else {
+	if (a->kind == CALL_MSG) {
 		struct user_msghdr m;
 
-		if (bpf_probe_read_user(&m, sizeof(m), (void *)a->ptr) == 0)
-			append_iov(b, (__u64)m.msg_iov, m.msg_iovlen, ret);
+		if (bpf_probe_read_user(&m, sizeof(m), (void *)a->ptr))
+			m.msg_iovlen = 0; /* still report the bytes moved, uncopied */
+		iov_ptr = (__u64)m.msg_iov;
+		iovcnt = m.msg_iovlen;
 	}
-	submit(b);
+	for (__u32 k = 0; k < SS_MAX_CHUNKS; k++) {
+		__u64 off = (__u64)k * max_payload;
+
+		if (k >= chunks || off >= ret)
+			break;
+		struct event_buf *b = begin_event(a, SS_EV_DATA, 0);
+		if (!b)
+			return;
+		b->ev.seq = a->seq + off;
+		if (a->kind == CALL_BUF)
+			append_user(b, a->ptr + off, ret - off);
+		else
+			append_iov(b, iov_ptr, iovcnt, off, ret);
+		if (k == 0 && chunks == 1 && starts_h2(b)) {
+			__u8 one = 1;
+
+			bpf_map_update_elem(&full_payload, &a->sock_ino, &one, BPF_ANY);
+			chunks = SS_MAX_CHUNKS;
+		}
+		b->ev.len = k + 1 == chunks || ret - off < max_payload ? ret - off : max_payload;
+		submit(b);
+	}
 }
 
 /* sendmmsg/recvmmsg: one event per message, at consecutive stream offsets. */
@@ -359,7 +409,7 @@ static __always_inline void emit_mmsg(struct call_args *a, __u32 nmsg)
 		struct event_buf *b = begin_event(a, SS_EV_DATA, h.msg_len);
 		if (!b)
 			return;
-		append_iov(b, (__u64)h.msg_hdr.msg_iov, h.msg_hdr.msg_iovlen, h.msg_len);
+		append_iov(b, (__u64)h.msg_hdr.msg_iov, h.msg_hdr.msg_iovlen, 0, h.msg_len);
 		submit(b);
 		a->seq += h.msg_len;
 	}
@@ -547,5 +597,6 @@ int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
 	if (b)
 		submit(b);
 	bpf_map_delete_elem(&sock_roles, &a.sock_ino);
+	bpf_map_delete_elem(&full_payload, &a.sock_ino);
 	return 0;
 }

@@ -16,6 +16,9 @@
 /* iovec entries walked per readv/writev/sendmsg/recvmsg (grpcio sends 24 at once): bounds verifier work;
  * bytes in later entries still count in len, so stream offsets stay right. */
 #define SS_MAX_IOV 64
+/* Events one read/write may give on a connection that asked for every byte
+ * (HTTP/2): SS_MAX_CHUNKS x --max-payload bytes; the rest is reported uncopied. */
+#define SS_MAX_CHUNKS 16
 /* messages walked per sendmmsg/recvmmsg (rare on TCP). */
 #define SS_MAX_MMSG 8
 #define SS_COMM_LEN 16

@@ -168,6 +168,15 @@ int capture_drain(struct capture *c)
 	return ring_buffer__consume(c->rb);
 }
 
+void capture_full_payload(struct capture *c, uint64_t sock_ino)
+{
+	uint8_t one = 1;
+
+	/* Best effort: on failure the connection keeps its per-syscall cap. */
+	bpf_map__update_elem(c->skel->maps.full_payload, &sock_ino, sizeof(sock_ino), &one, sizeof(one),
+			     BPF_ANY);
+}
+
 void capture_counters(const struct capture *c, uint64_t out[SS_CNT__MAX])
 {
 	int ncpu = libbpf_num_possible_cpus();

@@ -34,6 +34,9 @@ struct capture *capture_new(const struct capture_opts *opts, capture_event_fn fn
 int capture_poll(struct capture *c, int timeout_ms);
 /* Delivers every event already in the ring buffer without waiting. */
 int capture_drain(struct capture *c);
+/* From now on, copy every byte the socket with this inode moves (in events
+ * of max_payload bytes, up to SS_MAX_CHUNKS per syscall). */
+void capture_full_payload(struct capture *c, uint64_t sock_ino);
 /* Kernel counters summed over CPUs (enum ss_counter), plus samples the ring
  * buffer held that were too short to be events. */
 void capture_counters(const struct capture *c, uint64_t out[SS_CNT__MAX]);

@@ -34,6 +34,7 @@ struct conn {
 	struct stream streams[2];      /* indexed by enum ss_dir */
 	bool proto_done;               /* detection is over (proto may still be NULL: unknown) */
 	uint8_t detect_tries;          /* events whose first bytes matched no protocol */
+	bool full_payload_asked;       /* the kernel was asked to copy every byte */
 	const struct proto_ops *proto;
 	void *proto_state;
 };

@@ -7,14 +7,22 @@
 #include "stats.h"
 
 /* Protocols tried, in order, on a new connection's first bytes. */
-static const struct proto_ops *const protocols[] = { &http1_proto };
+static const struct proto_ops *const protocols[] = { &h2_proto, &http1_proto, &redis_proto };
 
 /* A gap whose size is unknown (bytes seen twice or out of order). */
 #define GAP_UNKNOWN UINT64_MAX
 
 struct conn_tracker {
 	struct conn_table *conns;
+	conn_tracker_full_payload_fn full_payload;
+	void *full_payload_ctx;
 };
+
+void conn_tracker_on_full_payload(struct conn_tracker *t, conn_tracker_full_payload_fn fn, void *ctx)
+{
+	t->full_payload = fn;
+	t->full_payload_ctx = ctx;
+}
 
 static void release(struct conn *c, void *ctx)
 {
@@ -84,7 +92,7 @@ static void skip(struct conn *c, enum ss_dir dir, uint64_t n, uint64_t now_ns)
 		stream_clear(s);
 }
 
-static void parse(struct conn *c, enum ss_dir dir, uint64_t now_ns)
+static void parse(struct conn_tracker *t, struct conn *c, enum ss_dir dir, uint64_t now_ns)
 {
 	struct stream *s = &c->streams[dir];
 
@@ -96,6 +104,11 @@ static void parse(struct conn *c, enum ss_dir dir, uint64_t now_ns)
 		return;
 	}
 	stream_consume(s, c->proto->data(c->proto_state, c, dir, s, now_ns));
+	/* After detection, or a switch (HTTP/1.1 Upgrade: h2c). */
+	if (c->proto && c->proto->full_payload && !c->full_payload_asked && t->full_payload) {
+		t->full_payload(t->full_payload_ctx, c->key.sock_ino);
+		c->full_payload_asked = true;
+	}
 }
 
 void conn_tracker_event(struct conn_tracker *t, const struct ss_event *ev, const uint8_t *payload)
@@ -143,7 +156,7 @@ void conn_tracker_event(struct conn_tracker *t, const struct ss_event *ev, const
 		stats.stream_overflows++;
 		skip(c, dir, GAP_UNKNOWN, ev->ts_ns);
 	} else {
-		parse(c, dir, ev->ts_ns);
+		parse(t, c, dir, ev->ts_ns);
 	}
 	/* A payload cut at the capture limit: the rest is a gap of known length. */
 	if (ev->len > ev->cap_len)

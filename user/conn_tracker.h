@@ -20,6 +20,10 @@ struct conn_tracker;
 struct conn_tracker *conn_tracker_new(size_t max_conns);
 /* Frees every connection without finishing what is in flight. */
 void conn_tracker_free(struct conn_tracker *t);
+/* Asks the kernel to copy every byte of the socket with this inode. */
+typedef void (*conn_tracker_full_payload_fn)(void *ctx, uint64_t sock_ino);
+/* Called once per connection whose protocol needs every byte (proto_ops.full_payload). */
+void conn_tracker_on_full_payload(struct conn_tracker *t, conn_tracker_full_payload_fn fn, void *ctx);
 /* Handles one capture event; payload holds ev->cap_len bytes. */
 void conn_tracker_event(struct conn_tracker *t, const struct ss_event *ev, const uint8_t *payload);
 /* Forgets connections idle since before now_ns - idle_ns. */

@@ -15,7 +15,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "h2_session.h"
 #include "http1_parser.h"
 #include "proto.h"
 #include "stats.h"
@@ -60,6 +62,7 @@ struct h1_state {
 	int status;
 	bool pause_after_body;          /* the request being read offers CONNECT/Upgrade */
 	bool pipelining;                /* a request was ever sent before the previous one was answered */
+	bool h2c;                       /* a 101 switched to HTTP/2: h2_take_over takes the connection */
 };
 
 static void *h1_state_new(struct conn *c)
@@ -298,7 +301,12 @@ static ssize_t response_head(struct h1_state *st, const struct conn *c, const st
 		return -1;
 	side->phase = H1_PHASE_BODY;
 	if (h1_is_tunnel_response(&resp, method)) {
-		finish_exchange(st, c, now_ns);
+		const struct h1_slice *up = h1_find_header(resp.headers, resp.num_headers, "upgrade");
+
+		/* After h2c, the answer to this request is HTTP/2 stream 1: its span comes from there. */
+		st->h2c = resp.status == 101 && up && up->len == 3 && strncasecmp(up->p, "h2c", 3) == 0;
+		if (!st->h2c)
+			finish_exchange(st, c, now_ns);
 		enter_tunnel(st);
 	} else {
 		/* An offer to switch was declined: HTTP/1 goes on. */
@@ -307,6 +315,24 @@ static ssize_t response_head(struct h1_state *st, const struct conn *c, const st
 			req_side->phase = H1_PHASE_HEAD;
 	}
 	return r;
+}
+
+/* The 101 of an h2c upgrade ended at off: HTTP/2 takes the connection and
+ * st is freed, or, without memory for it, the connection is a tunnel. */
+static size_t switch_to_h2(struct h1_state *st, struct conn *c, enum ss_dir dir, const struct stream *s,
+			   size_t off, uint64_t now_ns)
+{
+	struct h2_upgrade_request req = {
+		.method = st->answering.method, .method_len = st->answering.method_len,
+		.target = st->answering.target, .target_len = st->answering.target_len,
+		.start_ns = st->answering.start_ns,
+	};
+	ssize_t r = h2_take_over(c, dir, s, off, st->answering_matched ? &req : NULL);
+
+	if (r >= 0)
+		return (size_t)r;
+	finish_exchange(st, c, now_ns);
+	return s->len;
 }
 
 static size_t h1_data(void *p, struct conn *c, enum ss_dir dir, const struct stream *s, uint64_t now_ns)
@@ -359,6 +385,8 @@ static size_t h1_data(void *p, struct conn *c, enum ss_dir dir, const struct str
 				return s->len;
 			}
 			off += r;
+			if (st->h2c)
+				return switch_to_h2(st, c, dir, s, off, now_ns);
 			break;
 		case H1_PHASE_BODY:
 			r = h1_body_consume(&side->body, buf + off, s->len - off, &done);

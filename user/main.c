@@ -17,9 +17,12 @@
 #include "capture.h"
 #include "clock.h"
 #include "conn_tracker.h"
+#include "metrics_server.h"
+#include "redis_session.h"
 #include "span_output.h"
 #include "stats.h"
 #include "trace.h"
+#include "zipkin_exporter.h"
 
 #define SOCKSPAN_VERSION "0.1.0"
 /* --pid may be given this many times (the kernel filter map holds 1024). */
@@ -33,6 +36,17 @@
 #define CONN_IDLE_NS (300ull * 1000000000)
 #define RINGBUF_DEFAULT_MB 32
 #define POLL_MS 100
+/* --zipkin-header may be given this many times. */
+#define MAX_ZIPKIN_HEADERS 32
+/* Zipkin's own reporters send at 500 KiB or after 1 s, whichever comes first. */
+#define BATCH_BYTES_DEFAULT (500 * 1024)
+#define BATCH_INTERVAL_DEFAULT_S 1.0
+/* Both bounds meet at ~330 bytes a span; a packed HTTP span is ~180. */
+#define QUEUE_SPANS_DEFAULT 100000
+#define QUEUE_BYTES_DEFAULT (32u * 1024 * 1024)
+#define FLUSH_TIMEOUT_DEFAULT_S 5.0
+/* Long enough to ride out a collector restart of a minute or two. */
+#define RETRY_TIMEOUT_DEFAULT_S 120.0
 
 
 static volatile sig_atomic_t stop;
@@ -48,6 +62,18 @@ struct options {
 	uint32_t max_payload;
 	uint32_t ringbuf_mb;
 	bool verbose;
+	const char *zipkin_url;
+	const char *zipkin_headers[MAX_ZIPKIN_HEADERS];
+	size_t nzipkin_headers;
+	enum zipkin_encoding encoding;
+	bool no_compress;
+	uint32_t batch_bytes;
+	double batch_interval_s;
+	uint32_t queue_spans;
+	uint32_t queue_bytes;
+	double flush_timeout_s;
+	double retry_timeout_s;
+	const char *metrics_addr;
 };
 
 static void usage(FILE *f)
@@ -55,7 +81,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: sockspan [OPTIONS]\n"
 		"Trace HTTP/1.x requests of the processes on this node from their socket\n"
-		"reads and writes (eBPF), and print one span per request/response.\n"
+		"reads and writes (eBPF), and print one span per request/response, or send\n"
+		"them to a Zipkin collector.\n"
 		"\n"
 		"  -p, --pid PID            trace only this process (repeatable)\n"
 		"  -c, --cgroup DIR         trace only processes in this cgroup v2 directory,\n"
@@ -66,17 +93,37 @@ static void usage(FILE *f)
 		"  -d, --duration SECONDS   stop after that long\n"
 		"      --max-payload BYTES  payload bytes captured per syscall (1-%d, default %d)\n"
 		"      --ringbuf-mb MB      kernel ring buffer size, a power of two (default %d)\n"
+		"      --redis-statement    tag Redis spans with db.statement: the command, arguments as '?'\n"
 		"  -v, --verbose            show libbpf's messages (the verifier's log on failure)\n"
 		"  -h, --help               this help\n"
 		"  -V, --version            print the version\n"
+		"\n"
+		"Export to Zipkin (spans then go only there, unless -o is given too):\n"
+		"  -z, --zipkin URL         POST spans to this Zipkin v2 endpoint, e.g.\n"
+		"                           http://zipkin:9411/api/v2/spans (env: SOCKSPAN_ZIPKIN_URL)\n"
+		"      --zipkin-header 'NAME: VALUE'  extra request header, e.g. auth (repeatable)\n"
+		"      --zipkin-encoding json|proto3  body format (default json)\n"
+		"      --no-compress        send bodies without gzip\n"
+		"      --batch-bytes BYTES  send a batch before it grows past this (default %d)\n"
+		"      --batch-interval SECONDS  or once its first span is this old (default %g)\n"
+		"      --queue-spans N      spans waiting for export at most (default %d);\n"
+		"      --queue-bytes BYTES  and bytes (default %u); beyond them new spans are dropped\n"
+		"      --retry-timeout SECONDS  retry a failing batch this long, then drop it (default %g)\n"
+		"      --flush-timeout SECONDS  time to send what is queued on exit (default %g)\n"
+		"\n"
+		"      --metrics ADDR       serve /metrics (Prometheus), /healthz and /readyz on ADDR:\n"
+		"                           :PORT, HOST:PORT or [IPV6]:PORT, e.g. :9464\n"
 		"\n"
 		"Runs as root. Diagnostics go to stderr; a line containing 'ready' says capture started.\n"
 		"\n"
 		"Examples:\n"
 		"  sockspan                          # every process on this node\n"
 		"  sockspan --pid 1234 -o -          # one process, Zipkin JSON on stdout\n"
-		"  sockspan -p 1234 -p 5678 -d 60 -o spans.json\n",
-		SS_PAYLOAD_MAX, SS_PAYLOAD_DEFAULT, RINGBUF_DEFAULT_MB);
+		"  sockspan -p 1234 -p 5678 -d 60 -o spans.json\n"
+		"  sockspan --zipkin http://127.0.0.1:9411/api/v2/spans --metrics :9464\n",
+		SS_PAYLOAD_MAX, SS_PAYLOAD_DEFAULT, RINGBUF_DEFAULT_MB, BATCH_BYTES_DEFAULT,
+		BATCH_INTERVAL_DEFAULT_S, QUEUE_SPANS_DEFAULT, QUEUE_BYTES_DEFAULT, RETRY_TIMEOUT_DEFAULT_S,
+		FLUSH_TIMEOUT_DEFAULT_S);
 }
 
 static int parse_u32(const char *s, const char *what, uint32_t min, uint32_t max, uint32_t *out)
@@ -91,6 +138,19 @@ static int parse_u32(const char *s, const char *what, uint32_t min, uint32_t max
 		return -1;
 	}
 	*out = v;
+	return 0;
+}
+
+static int parse_seconds(const char *s, const char *what, double min, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	if (errno || end == s || *end || !(*out >= min) || *out > 86400) {
+		fprintf(stderr, "sockspan: invalid %s '%s' (expected seconds, %g..86400)\n", what, s, min);
+		return -1;
+	}
 	return 0;
 }
 
@@ -137,7 +197,11 @@ static int add_cgroup(struct options *o, const char *path)
 /* Returns 0 to go on, 1 to exit successfully (--help), -1 on a bad option. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_MAX_PAYLOAD = 256, OPT_RINGBUF_MB };
+	enum {
+		OPT_MAX_PAYLOAD = 256, OPT_RINGBUF_MB, OPT_ZIPKIN_HEADER, OPT_ZIPKIN_ENCODING, OPT_NO_COMPRESS,
+		OPT_BATCH_BYTES, OPT_BATCH_INTERVAL, OPT_QUEUE_SPANS, OPT_QUEUE_BYTES, OPT_RETRY_TIMEOUT,
+		OPT_FLUSH_TIMEOUT, OPT_METRICS, OPT_REDIS_STATEMENT,
+	};
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "cgroup", required_argument, NULL, 'c' },
@@ -147,6 +211,18 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "max-payload", required_argument, NULL, OPT_MAX_PAYLOAD },
 		{ "ringbuf-mb", required_argument, NULL, OPT_RINGBUF_MB },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "zipkin", required_argument, NULL, 'z' },
+		{ "zipkin-header", required_argument, NULL, OPT_ZIPKIN_HEADER },
+		{ "zipkin-encoding", required_argument, NULL, OPT_ZIPKIN_ENCODING },
+		{ "no-compress", no_argument, NULL, OPT_NO_COMPRESS },
+		{ "batch-bytes", required_argument, NULL, OPT_BATCH_BYTES },
+		{ "batch-interval", required_argument, NULL, OPT_BATCH_INTERVAL },
+		{ "queue-spans", required_argument, NULL, OPT_QUEUE_SPANS },
+		{ "queue-bytes", required_argument, NULL, OPT_QUEUE_BYTES },
+		{ "retry-timeout", required_argument, NULL, OPT_RETRY_TIMEOUT },
+		{ "flush-timeout", required_argument, NULL, OPT_FLUSH_TIMEOUT },
+		{ "metrics", required_argument, NULL, OPT_METRICS },
+		{ "redis-statement", no_argument, NULL, OPT_REDIS_STATEMENT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -156,7 +232,16 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 	o->max_payload = SS_PAYLOAD_DEFAULT;
 	o->ringbuf_mb = RINGBUF_DEFAULT_MB;
-	while ((opt = getopt_long(argc, argv, "p:c:o:s:d:vhV", longopts, NULL)) != -1) {
+	o->zipkin_url = getenv("SOCKSPAN_ZIPKIN_URL");
+	if (o->zipkin_url && !*o->zipkin_url)
+		o->zipkin_url = NULL;
+	o->batch_bytes = BATCH_BYTES_DEFAULT;
+	o->batch_interval_s = BATCH_INTERVAL_DEFAULT_S;
+	o->queue_spans = QUEUE_SPANS_DEFAULT;
+	o->queue_bytes = QUEUE_BYTES_DEFAULT;
+	o->retry_timeout_s = RETRY_TIMEOUT_DEFAULT_S;
+	o->flush_timeout_s = FLUSH_TIMEOUT_DEFAULT_S;
+	while ((opt = getopt_long(argc, argv, "p:c:o:s:d:z:vhV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			if (add_pid(o, optarg))
@@ -199,6 +284,60 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'v':
 			o->verbose = true;
 			break;
+		case 'z':
+			o->zipkin_url = optarg;
+			break;
+		case OPT_ZIPKIN_HEADER:
+			if (o->nzipkin_headers == MAX_ZIPKIN_HEADERS) {
+				fprintf(stderr, "sockspan: at most %d --zipkin-header options\n", MAX_ZIPKIN_HEADERS);
+				return -1;
+			}
+			o->zipkin_headers[o->nzipkin_headers++] = optarg;
+			break;
+		case OPT_ZIPKIN_ENCODING:
+			if (strcmp(optarg, "json") == 0) {
+				o->encoding = ZIPKIN_JSON;
+			} else if (strcmp(optarg, "proto3") == 0) {
+				o->encoding = ZIPKIN_PROTO3;
+			} else {
+				fprintf(stderr, "sockspan: invalid --zipkin-encoding '%s' (expected json or proto3)\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case OPT_NO_COMPRESS:
+			o->no_compress = true;
+			break;
+		case OPT_BATCH_BYTES:
+			if (parse_u32(optarg, "--batch-bytes", 1024, 64u << 20, &o->batch_bytes))
+				return -1;
+			break;
+		case OPT_BATCH_INTERVAL:
+			if (parse_seconds(optarg, "--batch-interval", 0.001, &o->batch_interval_s))
+				return -1;
+			break;
+		case OPT_QUEUE_SPANS:
+			if (parse_u32(optarg, "--queue-spans", 1, 10000000, &o->queue_spans))
+				return -1;
+			break;
+		case OPT_QUEUE_BYTES:
+			if (parse_u32(optarg, "--queue-bytes", EXPORT_QUEUE_MIN_BYTES, 1u << 31, &o->queue_bytes))
+				return -1;
+			break;
+		case OPT_RETRY_TIMEOUT:
+			if (parse_seconds(optarg, "--retry-timeout", 0, &o->retry_timeout_s))
+				return -1;
+			break;
+		case OPT_FLUSH_TIMEOUT:
+			if (parse_seconds(optarg, "--flush-timeout", 0, &o->flush_timeout_s))
+				return -1;
+			break;
+		case OPT_METRICS:
+			o->metrics_addr = optarg;
+			break;
+		case OPT_REDIS_STATEMENT:
+			redis_set_record_statement(true);
+			break;
 		case 'h':
 			usage(stdout);
 			return 1;
@@ -223,9 +362,84 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
+static void on_full_payload(void *ctx, uint64_t sock_ino)
+{
+	capture_full_payload(ctx, sock_ino);
+}
+
 static void on_event(void *ctx, const struct ss_event *ev, const uint8_t *payload)
 {
+	if (ev->type != SS_EV_CLOSE) {
+		stats.dir_events[ev->dir ? SS_DIR_INGRESS : SS_DIR_EGRESS]++;
+		stats.dir_bytes[ev->dir ? SS_DIR_INGRESS : SS_DIR_EGRESS] += ev->len;
+	}
 	conn_tracker_event(ctx, ev, payload);
+}
+
+/* Where spans go: the collector, the output, or both. */
+struct sinks {
+	struct zipkin_exporter *exporter;
+	struct span_output *out;
+};
+
+static void emit(void *ctx, const struct span *s)
+{
+	const struct sinks *k = ctx;
+
+	if ((unsigned)s->kind < sizeof(stats.spans_by_kind) / sizeof(stats.spans_by_kind[0]))
+		stats.spans_by_kind[s->kind]++;
+	if (k->exporter)
+		zipkin_exporter_enqueue(k->exporter, s);
+	if (k->out)
+		span_output_write(k->out, s);
+}
+
+static struct zipkin_exporter *start_exporter(const struct options *o)
+{
+	struct zipkin_exporter_opts zo = {
+		.url = o->zipkin_url,
+		.headers = o->zipkin_headers,
+		.nheaders = o->nzipkin_headers,
+		.encoding = o->encoding,
+		.compress = !o->no_compress,
+		.batch_bytes = o->batch_bytes,
+		.batch_interval_ns = (uint64_t)(o->batch_interval_s * 1e9),
+		.queue_spans = o->queue_spans,
+		.queue_bytes = o->queue_bytes,
+		.retry_timeout_ns = (uint64_t)(o->retry_timeout_s * 1e9),
+	};
+	struct zipkin_exporter *e;
+	char err[512];
+
+	e = zipkin_exporter_new(&zo, err, sizeof(err));
+	if (!e)
+		fprintf(stderr, "sockspan: %s\n", err);
+	return e;
+}
+
+static void publish(struct metrics_server *m, const struct capture *cap, const struct conn_tracker *tracker)
+{
+	struct metrics_snapshot snap = {
+		.stats = stats,
+		.conns_tracked = conn_tracker_count(tracker),
+		.malformed = capture_malformed(cap),
+	};
+
+	metrics_server_publish(m, &snap);
+}
+
+static void report_export(struct zipkin_exporter *e)
+{
+	struct zipkin_exporter_stats st;
+
+	zipkin_exporter_stats(e, &st);
+	fprintf(stderr,
+		"sockspan: export: %llu spans sent in %llu batches; dropped: %llu queue full, "
+		"%llu retries exhausted, %llu rejected, %llu at shutdown, %llu unencodable\n",
+		(unsigned long long)st.spans_sent, (unsigned long long)st.batches_sent,
+		(unsigned long long)st.queue.dropped_full, (unsigned long long)st.dropped_retries,
+		(unsigned long long)st.dropped_rejected, (unsigned long long)st.dropped_shutdown,
+		(unsigned long long)st.dropped_encoding);
 }
 
 static void report(const struct capture *cap, const struct conn_tracker *tracker)
@@ -237,14 +451,17 @@ static void report(const struct capture *cap, const struct conn_tracker *tracker
 		"sockspan: %llu spans; events: %llu captured, %llu lost (ring buffer full), %llu malformed; "
 		"%llu payload bytes truncated; connections: %llu seen, %zu open, %llu evicted; "
 		"streams: %llu bytes missing, %llu resyncs, %llu unknown protocol; "
-		"http1: %llu parse errors, %llu unmatched\n",
+		"http1: %llu parse errors, %llu unmatched; "
+		"h2: %llu frame errors, %llu hpack errors, %llu streams unspanned, %llu streams untracked\n",
 		(unsigned long long)stats.spans, (unsigned long long)k[SS_CNT_EVENTS],
 		(unsigned long long)k[SS_CNT_RINGBUF_LOST], (unsigned long long)capture_malformed(cap),
 		(unsigned long long)k[SS_CNT_TRUNCATED_BYTES], (unsigned long long)stats.conns_opened,
 		conn_tracker_count(tracker), (unsigned long long)stats.conns_evicted,
 		(unsigned long long)stats.stream_gaps, (unsigned long long)stats.stream_resyncs,
 		(unsigned long long)stats.proto_unknown, (unsigned long long)stats.http1_parse_errors,
-		(unsigned long long)stats.http1_unmatched);
+		(unsigned long long)stats.http1_unmatched, (unsigned long long)stats.h2_frame_errors,
+		(unsigned long long)stats.h2_hpack_errors, (unsigned long long)stats.h2_streams_unspanned,
+		(unsigned long long)stats.h2_streams_overflow);
 }
 
 int main(int argc, char **argv)
@@ -252,8 +469,11 @@ int main(int argc, char **argv)
 	static struct options opts;
 	struct capture_opts copts = {};
 	struct span_output out = {};
+	struct sinks sinks = {};
 	struct conn_tracker *tracker = NULL;
 	struct capture *cap = NULL;
+	struct zipkin_exporter *exporter = NULL;
+	struct metrics_server *metrics = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t start_ns, last_housekeeping_ns;
 	char err[512];
@@ -263,17 +483,35 @@ int main(int argc, char **argv)
 	if (r)
 		return r > 0 ? 0 : 2;
 
-	if (span_output_open(&out, opts.output, err, sizeof(err))) {
-		fprintf(stderr, "sockspan: %s\n", err);
-		return 1;
+	/* With a collector, stdout stays quiet unless -o asks for a copy. */
+	if (!opts.zipkin_url || opts.output) {
+		if (span_output_open(&out, opts.output, err, sizeof(err))) {
+			fprintf(stderr, "sockspan: %s\n", err);
+			return 1;
+		}
+		sinks.out = &out;
 	}
 	tracker = conn_tracker_new(MAX_CONNS);
 	if (!tracker) {
 		fprintf(stderr, "sockspan: out of memory\n");
 		goto cleanup;
 	}
+	/* Before any other thread: libcurl's global set-up is not thread-safe. */
+	if (opts.zipkin_url) {
+		exporter = start_exporter(&opts);
+		if (!exporter)
+			goto cleanup;
+		sinks.exporter = exporter;
+	}
+	if (opts.metrics_addr) {
+		metrics = metrics_server_start(opts.metrics_addr, exporter, err, sizeof(err));
+		if (!metrics) {
+			fprintf(stderr, "sockspan: %s\n", err);
+			goto cleanup;
+		}
+	}
 	clock_sync();
-	trace_set_sink(span_output_write, &out, opts.service_name);
+	trace_set_sink(emit, &sinks, opts.service_name);
 
 	copts.pids = opts.pids;
 	copts.npids = opts.npids;
@@ -287,10 +525,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sockspan: %s\n", err);
 		goto cleanup;
 	}
+	conn_tracker_on_full_payload(tracker, on_full_payload, cap);
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (metrics)
+		metrics_server_set_capture(metrics, cap);
 	if (opts.npids || opts.ncgroups)
 		fprintf(stderr, "sockspan: ready: tracing %zu process%s, %zu cgroup%s\n", opts.npids,
 			opts.npids == 1 ? "" : "es", opts.ncgroups, opts.ncgroups == 1 ? "" : "s");
@@ -306,7 +547,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "sockspan: ring buffer: %s\n", strerror(-r));
 			goto cleanup;
 		}
-		span_output_flush(&out);
+		if (sinks.out)
+			span_output_flush(&out);
+		if (metrics)
+			publish(metrics, cap, tracker);
 		now = clock_mono_now_ns();
 		if (opts.duration_s > 0 && now - start_ns >= (uint64_t)(opts.duration_s * 1e9))
 			break;
@@ -316,12 +560,23 @@ int main(int argc, char **argv)
 			last_housekeeping_ns = now;
 		}
 	}
-	/* What the kernel captured before the stop still becomes spans. */
+	/* What the kernel captured before the stop still becomes spans, and
+	 * those queued for the collector get until the flush deadline. */
 	capture_drain(cap);
+	if (metrics) {
+		publish(metrics, cap, tracker);
+		metrics_server_set_capture(metrics, NULL);
+	}
+	if (exporter)
+		zipkin_exporter_stop(exporter, (uint64_t)(opts.flush_timeout_s * 1e9));
 	report(cap, tracker);
+	if (exporter)
+		report_export(exporter);
 	ret = 0;
 cleanup:
+	metrics_server_stop(metrics);
 	capture_free(cap);
+	zipkin_exporter_free(exporter);
 	conn_tracker_free(tracker);
 	span_output_close(&out);
 	return ret;

@@ -7,6 +7,7 @@
 #ifndef SOCKSPAN_PROTO_H
 #define SOCKSPAN_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,9 @@ enum proto_verdict {
 
 struct proto_ops {
 	const char *name;
+	/* Its framing cannot skip bytes it did not see (HTTP/2: frame headers
+	 * inside a long write): the kernel is asked to copy every byte. */
+	bool full_payload;
 	/* Looks at the first bytes a connection carried in one direction. */
 	enum proto_verdict (*detect)(const uint8_t *buf, size_t len);
 	/* Per-connection state; NULL on ENOMEM. */
@@ -43,5 +47,7 @@ struct proto_ops {
 };
 
 extern const struct proto_ops http1_proto;
+extern const struct proto_ops h2_proto;
+extern const struct proto_ops redis_proto;
 
 #endif

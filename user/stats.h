@@ -18,7 +18,19 @@ struct sockspan_stats {
 	uint64_t http1_parse_errors;  /* malformed HTTP/1 heads or bodies */
 	uint64_t http1_unmatched;     /* responses with no request to answer, or requests never answered */
 	uint64_t http1_pending_overflow; /* pipelined requests beyond H1_MAX_PENDING */
+	uint64_t h2_frame_errors;     /* HTTP/2 frames that broke the framing: that direction hunted for frames again */
+	uint64_t h2_hpack_errors;     /* HTTP/2 header blocks not decodable (unknown dynamic-table entries after an attach or a loss) */
+	uint64_t h2_streams_unspanned; /* HTTP/2 streams ended without a span: request not seen or not decodable, bytes lost, connection gone */
+	uint64_t h2_streams_overflow; /* HTTP/2 streams not tracked: H2_MAX_STREAMS already open on the connection */
+	uint64_t h2_pushed_streams;   /* HTTP/2 server pushes (PUSH_PROMISE): counted, no span */
+	uint64_t redis_parse_errors;  /* malformed RESP: that direction waited for whole values again */
+	uint64_t redis_unmatched;     /* Redis replies with no command to answer, or commands never answered */
+	uint64_t redis_pending_overflow; /* pipelined Redis commands beyond REDIS_MAX_PENDING */
+	uint64_t redis_pushes;        /* pub/sub messages and RESP3 pushes: counted, no span */
 	uint64_t spans;               /* spans written */
+	uint64_t spans_by_kind[2];    /* spans written, by enum span_kind */
+	uint64_t dir_events[2];       /* data and sendfile events, by enum ss_dir */
+	uint64_t dir_bytes[2];        /* bytes those events moved, by enum ss_dir */
 };
 
 extern struct sockspan_stats stats;

@@ -6,6 +6,8 @@ Each fixture starts its own processes and stops exactly those (by pid) at teardo
     py_server                       -> server() on 127.0.0.1
     driver()                        -> itlib.apps.Driver (Python client process, waits for commands)
     nginx                           -> itlib.nginx.Nginx (master + one worker, sendfile on)
+    grpc_server(host) / grpc_client() -> itlib.grpc_apps (python3-grpcio processes)
+    nghttpd(host, extra) / h2o(host)  -> itlib.h2 (cleartext HTTP/2 servers)
 """
 import sys
 from pathlib import Path
@@ -17,6 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 pytest.register_assert_rewrite("itlib")
 
 from itlib.apps import Driver, PyServer  # noqa: E402
+from itlib.grpc_apps import GrpcClient, GrpcServer  # noqa: E402
+from itlib.h2 import H2o, Nghttpd  # noqa: E402
 from itlib.nginx import Nginx  # noqa: E402
 from itlib.sockspan import Sockspan  # noqa: E402
 
@@ -73,3 +77,20 @@ def nginx():
     n = Nginx()
     yield n
     n.stop()
+
+
+def _stopped_after(cls):
+    """A fixture yielding a factory for cls; everything it made is stopped at teardown."""
+    @pytest.fixture
+    def fixture():
+        make, started = _factory(cls)
+        yield make
+        for obj in started:
+            obj.stop()
+    return fixture
+
+
+grpc_server = _stopped_after(GrpcServer)
+grpc_client = _stopped_after(GrpcClient)
+nghttpd = _stopped_after(Nghttpd)
+h2o = _stopped_after(H2o)

@@ -1,0 +1,47 @@
+"""Which TCP connections a process holds, from /proc (for clients that never tell their local port)."""
+import os
+import socket
+import struct
+from pathlib import Path
+
+ESTABLISHED = "01"
+
+
+def _socket_inodes(pid):
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:  # closed since listdir
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:["):-1])
+    return inodes
+
+
+def _addr(hexaddr):
+    """/proc/net/tcp{,6} "IP:PORT" (IP in host-order 32-bit words) -> (ip string, port)."""
+    ip_hex, port_hex = hexaddr.split(":")
+    raw = bytes.fromhex(ip_hex)
+    # Each 32-bit word is printed in host byte order.
+    words = b"".join(struct.pack("=I", struct.unpack(">I", raw[i:i + 4])[0])
+                     for i in range(0, len(raw), 4))
+    family = socket.AF_INET if len(raw) == 4 else socket.AF_INET6
+    ip = socket.inet_ntop(family, words)
+    if ip.startswith("::ffff:") and "." in ip:
+        ip = ip[len("::ffff:"):]
+    return ip, int(port_hex, 16)
+
+
+def established(pid, remote_port):
+    """[(local (ip, port), remote (ip, port))] of pid's established TCP sockets to remote_port."""
+    inodes = _socket_inodes(pid)
+    conns = []
+    for table in ("tcp", "tcp6"):
+        lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+        for line in lines:
+            f = line.split()
+            local, remote, state, inode = f[1], f[2], f[3], f[9]
+            if inode in inodes and state == ESTABLISHED and _addr(remote)[1] == remote_port:
+                conns.append((_addr(local), _addr(remote)))
+    return sorted(conns)

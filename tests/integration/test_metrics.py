@@ -1,0 +1,159 @@
+"""The agent's own endpoints: /metrics (scraped with prometheus_client's text parser), /healthz, /readyz.
+
+Traffic comes from a raw socket in the test process (untraced: only the
+server's pid is), so the exact bytes each direction carried are known.
+"""
+import socket
+
+import pytest
+
+from itlib.collector import collector, http_get, scrape  # noqa: F401 (fixture)
+from itlib.procs import STEP_TIMEOUT, free_port, wait_until
+from itlib.sockspan import run_cli
+
+LO = "127.0.0.1"
+
+
+def request(path):
+    return f"GET {path} HTTP/1.1\r\nHost: {LO}\r\n\r\n".encode()
+
+
+def read_response(sock):
+    """One response with Content-Length, read exactly; returns its bytes."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, "server closed the connection mid-response"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:"))
+    while len(body) < length:
+        body += sock.recv(65536)
+    assert len(body) == length, "more bytes than one response"
+    return data[:len(head) + 4] + body
+
+
+def delta(after, before, name, labels=None):
+    return after[name, labels or {}] - before[name, labels or {}]
+
+
+def test_counters_follow_traffic(sockspan, py_server, collector):
+    c = collector()
+    mport = free_port()
+    with sockspan("-p", py_server.pid, "--zipkin", c.url, "--metrics", f"{LO}:{mport}",
+                  "--batch-interval", "0.2") as ss:
+        before = scrape(mport)
+        sent = received = 0
+        with socket.create_connection((LO, py_server.port)) as s:
+            for i in range(10):
+                req = request(f"/bytes/{i}")
+                s.sendall(req)
+                sent += len(req)
+                received += len(read_response(s))
+            wait_until(lambda: scrape(mport)["sockspan_export_spans_total"] == 10, STEP_TIMEOUT,
+                       "10 spans exported")
+            during = scrape(mport)
+            assert during["sockspan_connections"] == 1
+        wait_until(lambda: scrape(mport)["sockspan_connections"] == 0, STEP_TIMEOUT, "the close to be seen")
+        # A request head the HTTP/1 parser must refuse.
+        with socket.create_connection((LO, py_server.port)) as s:
+            s.sendall(b"GET / HTTP/1.1\r\nno colon here\r\n\r\n")
+            read_response(s)
+        wait_until(lambda: delta(scrape(mport), during, "sockspan_parse_errors_total", {"protocol": "http1"}),
+                   STEP_TIMEOUT, "the parse error to be counted")
+        after = scrape(mport)
+
+    m = during
+    assert delta(m, before, "sockspan_captured_bytes_total", {"direction": "ingress"}) == sent
+    assert delta(m, before, "sockspan_captured_bytes_total", {"direction": "egress"}) == received
+    assert delta(m, before, "sockspan_captured_events_total", {"direction": "ingress"}) >= 10
+    assert delta(m, before, "sockspan_captured_events_total", {"direction": "egress"}) >= 10
+    assert delta(m, before, "sockspan_kernel_events_total") >= 20
+    assert delta(m, before, "sockspan_connections_opened_total") == 1
+    assert delta(m, before, "sockspan_spans_total", {"kind": "SERVER"}) == 10
+    assert delta(m, before, "sockspan_spans_total", {"kind": "CLIENT"}) == 0
+    assert delta(m, before, "sockspan_parse_errors_total", {"protocol": "http1"}) == 0
+    assert m["sockspan_ringbuf_lost_events_total"] == 0
+    assert m["sockspan_truncated_payload_bytes_total"] == 0
+    assert delta(after, during, "sockspan_parse_errors_total", {"protocol": "http1"}) == 1
+    assert delta(after, during, "sockspan_spans_total", {"kind": "SERVER"}) == 0
+
+    # Export: every POST accounted for, by status and in the histogram.
+    got = c.received()
+    posts = len(got["requests"])
+    assert posts >= 1 and all(r["status"] == 202 for r in got["requests"])
+    assert m["sockspan_export_requests_total", {"status": "202"}] == posts
+    assert m["sockspan_export_batches_total", {"result": "sent"}] == posts
+    assert m["sockspan_export_request_duration_seconds_count"] == posts
+    buckets = sorted((float(dict(k[1])["le"]), v) for k, v in m.samples.items()
+                     if k[0] == "sockspan_export_request_duration_seconds_bucket")
+    assert buckets[-1] == (float("inf"), posts)
+    assert all(a[1] <= b[1] for a, b in zip(buckets, buckets[1:])), buckets
+    assert m["sockspan_export_request_duration_seconds_sum"] > 0
+    wire = sum(r["wire_bytes"] for r in got["requests"])
+    assert m["sockspan_export_sent_bytes_total"] == wire + sum(r["head_bytes"] for r in got["requests"])
+    assert m["sockspan_export_encoded_bytes_total"] > wire  # gzip made them smaller
+    assert m["sockspan_export_queue_spans"] == 0
+    assert m["sockspan_export_queue_capacity_spans"] > 0
+    assert len(ss.spans) == 10
+
+    # Prometheus conventions, as the parser sees them.
+    types = {name: f.type for name, f in m.families.items()}
+    assert types["sockspan_spans"] == "counter"  # sockspan_spans_total
+    assert types["sockspan_spans_dropped"] == "counter"
+    assert types["sockspan_connections"] == "gauge"
+    assert types["sockspan_export_queue_spans"] == "gauge"
+    assert types["sockspan_export_request_duration_seconds"] == "histogram"
+    assert all(n.startswith("sockspan_") for n in types)
+
+
+def test_health_and_readiness(sockspan, py_server, collector):
+    """Ready means capturing and, with a collector, that it took the last batch."""
+    c = collector()
+    c.down()
+    mport = free_port()
+    # ":PORT": every address.
+    with sockspan("-p", py_server.pid, "--zipkin", c.url, "--metrics", f":{mport}",
+                  "--batch-interval", "0.2"):
+        base = f"http://{LO}:{mport}"
+        assert http_get(base + "/healthz") == (200, "ok\n")
+        assert http_get(base + "/readyz") == (200, "ready\n")
+        assert http_get(base + "/nothing")[0] == 404
+        with socket.create_connection((LO, py_server.port)) as s:
+            s.sendall(request("/status/200"))
+            read_response(s)
+        wait_until(lambda: http_get(base + "/readyz")[0] == 503, STEP_TIMEOUT,
+                   "/readyz to say the collector is unreachable")
+        assert "collector" in http_get(base + "/readyz")[1]
+        assert http_get(base + "/healthz") == (200, "ok\n")
+        c.up()
+        wait_until(lambda: http_get(base + "/readyz")[0] == 200, STEP_TIMEOUT, "/readyz ready again")
+        assert len(c.spans()) == 1
+
+
+def test_readiness_without_collector_and_methods(sockspan, py_server):
+    mport = free_port()
+    with sockspan("-p", py_server.pid, "--metrics", f"{LO}:{mport}"):
+        assert http_get(f"http://{LO}:{mport}/readyz") == (200, "ready\n")
+        m = scrape(mport)
+        assert "sockspan_export_spans_total" not in m.text, "export metrics without --zipkin"
+        with socket.create_connection((LO, mport)) as s:
+            s.sendall(b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+            assert s.recv(100).startswith(b"HTTP/1.1 405 ")
+
+
+@pytest.mark.parametrize("addr", ["9464", "nohost:abc", "127.0.0.1:99999", "[::1]9464", "999.1.1.1:9464"])
+def test_bad_metrics_address(addr):
+    rc, out, err = run_cli("--metrics", addr)
+    assert rc != 0, f"--metrics {addr} accepted. stderr:\n{err}"
+    assert "--metrics" in err or "metrics" in err, err
+    assert out == ""
+
+
+def test_metrics_port_in_use():
+    with socket.socket() as busy:
+        busy.bind((LO, 0))
+        busy.listen()
+        rc, out, err = run_cli("--metrics", f"{LO}:{busy.getsockname()[1]}")
+    assert rc != 0
+    assert "cannot serve metrics" in err, err
