@@ -80,9 +80,9 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: sockspan [OPTIONS]\n"
-		"Trace HTTP/1.x requests of the processes on this node from their socket\n"
-		"reads and writes (eBPF), and print one span per request/response, or send\n"
-		"them to a Zipkin collector.\n"
+		"Trace HTTP/1.x, HTTP/2, gRPC and Redis requests of the processes on this node\n"
+		"from their socket reads and writes (eBPF), and print one span per\n"
+		"request/response, or send them to a Zipkin collector.\n"
 		"\n"
 		"  -p, --pid PID            trace only this process (repeatable)\n"
 		"  -c, --cgroup DIR         trace only processes in this cgroup v2 directory,\n"
@@ -452,7 +452,8 @@ static void report(const struct capture *cap, const struct conn_tracker *tracker
 		"%llu payload bytes truncated; connections: %llu seen, %zu open, %llu evicted; "
 		"streams: %llu bytes missing, %llu resyncs, %llu unknown protocol; "
 		"http1: %llu parse errors, %llu unmatched; "
-		"h2: %llu frame errors, %llu hpack errors, %llu streams unspanned, %llu streams untracked\n",
+		"h2: %llu frame errors, %llu hpack errors, %llu streams unspanned, %llu streams untracked; "
+		"redis: %llu parse errors, %llu unmatched, %llu pushes\n",
 		(unsigned long long)stats.spans, (unsigned long long)k[SS_CNT_EVENTS],
 		(unsigned long long)k[SS_CNT_RINGBUF_LOST], (unsigned long long)capture_malformed(cap),
 		(unsigned long long)k[SS_CNT_TRUNCATED_BYTES], (unsigned long long)stats.conns_opened,
@@ -461,7 +462,8 @@ static void report(const struct capture *cap, const struct conn_tracker *tracker
 		(unsigned long long)stats.proto_unknown, (unsigned long long)stats.http1_parse_errors,
 		(unsigned long long)stats.http1_unmatched, (unsigned long long)stats.h2_frame_errors,
 		(unsigned long long)stats.h2_hpack_errors, (unsigned long long)stats.h2_streams_unspanned,
-		(unsigned long long)stats.h2_streams_overflow);
+		(unsigned long long)stats.h2_streams_overflow, (unsigned long long)stats.redis_parse_errors,
+		(unsigned long long)stats.redis_unmatched, (unsigned long long)stats.redis_pushes);
 }
 
 int main(int argc, char **argv)

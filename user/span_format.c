@@ -10,7 +10,21 @@
 #include <time.h>
 
 #define SPAN_FORMAT_PID_TAG "process.pid"
-#define SPAN_FORMAT_STATUS_TAG "http.status_code"
+
+/* The status column: the first of these tags a span has (HTTP, gRPC, or the
+ * error code of a Redis reply). */
+static const char *const status_tags[] = { "http.status_code", "grpc.status_code", "error" };
+
+static const char *status_of(const struct span *s)
+{
+	for (size_t i = 0; i < sizeof(status_tags) / sizeof(status_tags[0]); i++) {
+		const char *v = span_tag(s, status_tags[i]);
+
+		if (v)
+			return v;
+	}
+	return NULL;
+}
 
 static void hex_encode(char *out, const uint8_t *in, size_t n)
 {
@@ -49,7 +63,7 @@ int span_format_text(FILE *out, const struct span *s)
 {
 	char when[64], service[SPAN_SERVICE_MAX], name[SPAN_NAME_MAX];
 	char status_buf[SPAN_TAG_VALUE_MAX], trace[33];
-	const char *status = span_tag(s, SPAN_FORMAT_STATUS_TAG);
+	const char *status = status_of(s);
 	time_t secs = (time_t)(s->timestamp_us / 1000000);
 	struct tm tm;
 

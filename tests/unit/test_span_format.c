@@ -126,6 +126,20 @@ Test(span_format_text, missing_fields_are_dashes)
 	expect_text(&s, "1970-01-01T00:00:00.000000Z - CLIENT - - 0.000ms " TRACE_HEX "\n");
 }
 
+Test(span_format_text, status_of_grpc_and_redis_spans)
+{
+	struct span s;
+
+	fixed_span(&s);
+	s.num_tags = 0;
+	cr_assert_eq(span_add_tag(&s, "error", "WRONGTYPE", 9), 0);
+	expect_text(&s, "2026-11-21T22:45:47.123456Z python3 SERVER get /users/{id} WRONGTYPE 1.234ms "
+			TRACE_HEX "\n");
+	cr_assert_eq(span_add_tag(&s, "grpc.status_code", "5", 1), 0);
+	expect_text(&s, "2026-11-21T22:45:47.123456Z python3 SERVER get /users/{id} 5 1.234ms "
+			TRACE_HEX "\n");
+}
+
 Test(span_format_text, durations)
 {
 	struct span s;
