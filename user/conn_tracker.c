@@ -7,7 +7,11 @@
 #include "stats.h"
 
 /* Protocols tried, in order, on a new connection's first bytes. */
-static const struct proto_ops *const protocols[] = { &h2_proto, &http1_proto, &redis_proto };
+static const struct proto_ops *const protocols[PROTO_COUNT] = {
+	[PROTO_HTTP2] = &h2_proto,
+	[PROTO_HTTP1] = &http1_proto,
+	[PROTO_REDIS] = &redis_proto,
+};
 
 /* A gap whose size is unknown (bytes seen twice or out of order). */
 #define GAP_UNKNOWN UINT64_MAX
@@ -92,6 +96,17 @@ static void skip(struct conn *c, enum ss_dir dir, uint64_t n, uint64_t now_ns)
 		stream_clear(s);
 }
 
+/* By the protocol known when the event arrives: a connection's first bytes
+ * count as PROTO_NONE until they are recognised. */
+static void count_event(const struct conn *c, enum ss_dir dir, uint32_t len)
+{
+	unsigned p = c->proto ? c->proto->id : PROTO_NONE;
+
+	stats.bytes += len;
+	stats.proto_events[p][dir]++;
+	stats.proto_bytes[p][dir] += len;
+}
+
 static void parse(struct conn_tracker *t, struct conn *c, enum ss_dir dir, uint64_t now_ns)
 {
 	struct stream *s = &c->streams[dir];
@@ -133,9 +148,9 @@ void conn_tracker_event(struct conn_tracker *t, const struct ss_event *ev, const
 	c = conn_table_upsert(t->conns, ev, &created);
 	if (!c)
 		return;
+	count_event(c, dir, ev->len);
 	if (c->proto_done && !c->proto)
 		return; /* not a protocol we parse */
-	stats.bytes += ev->len;
 
 	switch (stream_advance(&c->streams[dir], ev->seq, ev->len, &missing)) {
 	case STREAM_IN_ORDER:

@@ -970,6 +970,7 @@ static void h2_close(void *p, struct conn *c, uint64_t now_ns)
 
 const struct proto_ops h2_proto = {
 	.name = "http2",
+	.id = PROTO_HTTP2,
 	.full_payload = true,
 	.detect = h2_detect,
 	.state_new = h2_state_new,

@@ -447,6 +447,7 @@ static void h1_close(void *p, struct conn *c, uint64_t now_ns)
 
 const struct proto_ops http1_proto = {
 	.name = "http1",
+	.id = PROTO_HTTP1,
 	.detect = h1_detect,
 	.state_new = h1_state_new,
 	.state_free = h1_state_free,

@@ -369,10 +369,6 @@ static void on_full_payload(void *ctx, uint64_t sock_ino)
 
 static void on_event(void *ctx, const struct ss_event *ev, const uint8_t *payload)
 {
-	if (ev->type != SS_EV_CLOSE) {
-		stats.dir_events[ev->dir ? SS_DIR_INGRESS : SS_DIR_EGRESS]++;
-		stats.dir_bytes[ev->dir ? SS_DIR_INGRESS : SS_DIR_EGRESS] += ev->len;
-	}
 	conn_tracker_event(ctx, ev, payload);
 }
 
@@ -386,8 +382,8 @@ static void emit(void *ctx, const struct span *s)
 {
 	const struct sinks *k = ctx;
 
-	if ((unsigned)s->kind < sizeof(stats.spans_by_kind) / sizeof(stats.spans_by_kind[0]))
-		stats.spans_by_kind[s->kind]++;
+	if (s->proto <= PROTO_NONE && (unsigned)s->kind < 2)
+		stats.proto_spans[s->proto][s->kind]++;
 	if (k->exporter)
 		zipkin_exporter_enqueue(k->exporter, s);
 	if (k->out)

@@ -115,14 +115,18 @@ static void render_capture(struct text *t, const struct metrics_snapshot *s, con
 	       s->malformed);
 
 	family(t, "sockspan_captured_events_total", "counter",
-	       "Data events handled, by direction (ingress: the traced process read the bytes).");
-	for (int d = 0; d < 2; d++)
-		put(t, "sockspan_captured_events_total{direction=\"%s\"} %llu\n", dirs[d],
-		    (unsigned long long)s->stats.dir_events[d]);
-	family(t, "sockspan_captured_bytes_total", "counter", "Bytes the traced syscalls moved, by direction.");
-	for (int d = 0; d < 2; d++)
-		put(t, "sockspan_captured_bytes_total{direction=\"%s\"} %llu\n", dirs[d],
-		    (unsigned long long)s->stats.dir_bytes[d]);
+	       "Data events handled, by protocol (none: not recognised) and direction (ingress: the traced "
+	       "process read the bytes).");
+	for (unsigned p = 0; p <= PROTO_NONE; p++)
+		for (int d = 0; d < 2; d++)
+			put(t, "sockspan_captured_events_total{protocol=\"%s\",direction=\"%s\"} %llu\n",
+			    proto_id_name(p), dirs[d], (unsigned long long)s->stats.proto_events[p][d]);
+	family(t, "sockspan_captured_bytes_total", "counter",
+	       "Bytes the traced syscalls moved, by protocol and direction.");
+	for (unsigned p = 0; p <= PROTO_NONE; p++)
+		for (int d = 0; d < 2; d++)
+			put(t, "sockspan_captured_bytes_total{protocol=\"%s\",direction=\"%s\"} %llu\n",
+			    proto_id_name(p), dirs[d], (unsigned long long)s->stats.proto_bytes[p][d]);
 
 	metric(t, "sockspan_connections", "gauge", "Connections tracked now.", s->conns_tracked);
 	metric(t, "sockspan_connections_opened_total", "counter", "Connections tracked since start.",
@@ -150,10 +154,11 @@ static void render_capture(struct text *t, const struct metrics_snapshot *s, con
 		put(t, "sockspan_unmatched_messages_total{protocol=\"%s\"} %llu\n", proto_counters[i].protocol,
 		    (unsigned long long)field(&s->stats, proto_counters[i].unmatched));
 
-	family(t, "sockspan_spans_total", "counter", "Spans produced, by kind.");
-	for (int i = 0; i < 2; i++)
-		put(t, "sockspan_spans_total{kind=\"%s\"} %llu\n", kinds[i],
-		    (unsigned long long)s->stats.spans_by_kind[i]);
+	family(t, "sockspan_spans_total", "counter", "Spans produced, by protocol and kind.");
+	for (unsigned p = 0; p <= PROTO_NONE; p++)
+		for (int i = 0; i < 2; i++)
+			put(t, "sockspan_spans_total{protocol=\"%s\",kind=\"%s\"} %llu\n", proto_id_name(p),
+			    kinds[i], (unsigned long long)s->stats.proto_spans[p][i]);
 }
 
 static void render_export(struct text *t, const struct zipkin_exporter_stats *e)

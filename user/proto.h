@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "conn_table.h"
+#include "proto_id.h"
 #include "sockspan_event.h"
 
 enum proto_verdict {
@@ -22,6 +23,7 @@ enum proto_verdict {
 
 struct proto_ops {
 	const char *name;
+	enum proto_id id;
 	/* Its framing cannot skip bytes it did not see (HTTP/2: frame headers
 	 * inside a long write): the kernel is asked to copy every byte. */
 	bool full_payload;

@@ -719,6 +719,7 @@ static void redis_close(void *p, struct conn *c, uint64_t now_ns)
 
 const struct proto_ops redis_proto = {
 	.name = "redis",
+	.id = PROTO_REDIS,
 	.detect = redis_detect,
 	.state_new = redis_state_new,
 	.state_free = redis_state_free,

@@ -45,7 +45,8 @@ struct span {
 	struct span_endpoint local, remote;
 	struct span_tag tags[SPAN_MAX_TAGS];
 	unsigned num_tags;
-	uint32_t pid;           /* exported as tag "process.pid" (omitted when 0) */
+	uint32_t pid;
+	uint8_t proto;          /* enum proto_id of the parser that made it: per-protocol counts */           /* exported as tag "process.pid" (omitted when 0) */
 };
 
 /*

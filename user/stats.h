@@ -5,9 +5,11 @@
 
 #include <stdint.h>
 
+#include "proto_id.h"
+
 struct sockspan_stats {
 	uint64_t events;              /* ring buffer events handled */
-	uint64_t bytes;               /* payload bytes the traced syscalls moved */
+	uint64_t bytes;               /* bytes the traced syscalls moved on TCP connections */
 	uint64_t conns_opened;        /* connections tracked */
 	uint64_t conns_evicted;       /* dropped because the table was full */
 	uint64_t conns_expired;       /* freed after being idle */
@@ -28,9 +30,9 @@ struct sockspan_stats {
 	uint64_t redis_pending_overflow; /* pipelined Redis commands beyond REDIS_MAX_PENDING */
 	uint64_t redis_pushes;        /* pub/sub messages and RESP3 pushes: counted, no span */
 	uint64_t spans;               /* spans written */
-	uint64_t spans_by_kind[2];    /* spans written, by enum span_kind */
-	uint64_t dir_events[2];       /* data and sendfile events, by enum ss_dir */
-	uint64_t dir_bytes[2];        /* bytes those events moved, by enum ss_dir */
+	uint64_t proto_spans[PROTO_COUNT + 1][2];  /* spans written, by protocol and enum span_kind */
+	uint64_t proto_events[PROTO_COUNT + 1][2]; /* data and sendfile events, by protocol and enum ss_dir */
+	uint64_t proto_bytes[PROTO_COUNT + 1][2];  /* bytes those events moved, by protocol and enum ss_dir */
 };
 
 extern struct sockspan_stats stats;

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include "clock.h"
+#include "proto.h"
 #include "span_name.h"
 #include "stats.h"
 
@@ -48,6 +49,7 @@ void trace_span_begin(struct span *s, const struct conn *c, enum span_kind kind,
 	set_endpoint(&s->local, c->family, c->laddr, c->lport);
 	set_endpoint(&s->remote, c->family, c->raddr, c->rport);
 	s->pid = c->key.tgid;
+	s->proto = c->proto ? c->proto->id : PROTO_NONE;
 }
 
 void trace_emit(const struct span *s)
