@@ -65,6 +65,7 @@ struct options {
 	const char *zipkin_url;
 	const char *zipkin_headers[MAX_ZIPKIN_HEADERS];
 	size_t nzipkin_headers;
+	const char *zipkin_ca;
 	enum zipkin_encoding encoding;
 	bool no_compress;
 	uint32_t batch_bytes;
@@ -102,6 +103,7 @@ static void usage(FILE *f)
 		"  -z, --zipkin URL         POST spans to this Zipkin v2 endpoint, e.g.\n"
 		"                           http://zipkin:9411/api/v2/spans (env: SOCKSPAN_ZIPKIN_URL)\n"
 		"      --zipkin-header 'NAME: VALUE'  extra request header, e.g. auth (repeatable)\n"
+		"      --zipkin-ca FILE     trust the CAs in this PEM file for https (default: the system's)\n"
 		"      --zipkin-encoding json|proto3  body format (default json)\n"
 		"      --no-compress        send bodies without gzip\n"
 		"      --batch-bytes BYTES  send a batch before it grows past this (default %d)\n"
@@ -200,7 +202,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	enum {
 		OPT_MAX_PAYLOAD = 256, OPT_RINGBUF_MB, OPT_ZIPKIN_HEADER, OPT_ZIPKIN_ENCODING, OPT_NO_COMPRESS,
 		OPT_BATCH_BYTES, OPT_BATCH_INTERVAL, OPT_QUEUE_SPANS, OPT_QUEUE_BYTES, OPT_RETRY_TIMEOUT,
-		OPT_FLUSH_TIMEOUT, OPT_METRICS, OPT_REDIS_STATEMENT,
+		OPT_FLUSH_TIMEOUT, OPT_METRICS, OPT_REDIS_STATEMENT, OPT_ZIPKIN_CA,
 	};
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -213,6 +215,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "zipkin", required_argument, NULL, 'z' },
 		{ "zipkin-header", required_argument, NULL, OPT_ZIPKIN_HEADER },
+		{ "zipkin-ca", required_argument, NULL, OPT_ZIPKIN_CA },
 		{ "zipkin-encoding", required_argument, NULL, OPT_ZIPKIN_ENCODING },
 		{ "no-compress", no_argument, NULL, OPT_NO_COMPRESS },
 		{ "batch-bytes", required_argument, NULL, OPT_BATCH_BYTES },
@@ -293,6 +296,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return -1;
 			}
 			o->zipkin_headers[o->nzipkin_headers++] = optarg;
+			break;
+		case OPT_ZIPKIN_CA:
+			if (access(optarg, R_OK) != 0) {
+				fprintf(stderr, "sockspan: --zipkin-ca %s: %s\n", optarg, strerror(errno));
+				return -1;
+			}
+			o->zipkin_ca = optarg;
 			break;
 		case OPT_ZIPKIN_ENCODING:
 			if (strcmp(optarg, "json") == 0) {
@@ -396,6 +406,7 @@ static struct zipkin_exporter *start_exporter(const struct options *o)
 		.url = o->zipkin_url,
 		.headers = o->zipkin_headers,
 		.nheaders = o->nzipkin_headers,
+		.ca_file = o->zipkin_ca,
 		.encoding = o->encoding,
 		.compress = !o->no_compress,
 		.batch_bytes = o->batch_bytes,

@@ -152,6 +152,8 @@ static int setup_curl(struct zipkin_exporter *e, const struct zipkin_exporter_op
 	curl_easy_setopt(e->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)(CONNECT_TIMEOUT_NS / NS_PER_MS));
 	curl_easy_setopt(e->curl, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(e->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (o->ca_file)
+		curl_easy_setopt(e->curl, CURLOPT_CAINFO, o->ca_file);
 	curl_easy_setopt(e->curl, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e->curl, CURLOPT_USERAGENT, USER_AGENT);
 	curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, discard_body);

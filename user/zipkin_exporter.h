@@ -36,6 +36,7 @@ struct zipkin_exporter_opts {
 	const char *url;              /* http:// or https://, e.g. .../api/v2/spans */
 	const char *const *headers;   /* extra "Name: value" lines */
 	size_t nheaders;
+	const char *ca_file;          /* PEM CA bundle for https; NULL: the system's store */
 	enum zipkin_encoding encoding;
 	bool compress;                /* gzip bodies */
 	size_t batch_bytes;           /* send when the encoded batch would exceed this */

@@ -349,7 +349,19 @@ def test_https_certificate_is_verified(sockspan, py_server, driver, collector, t
     assert re.search(r"certificate", ss.stderr(), re.IGNORECASE), ss.stderr()
 
 
+def test_https_with_a_trusted_ca(sockspan, py_server, driver, collector, tmp_path):
+    """--zipkin-ca names the CA that signed the collector's certificate: spans arrive over https."""
+    cert, key = self_signed_cert(tmp_path)
+    c = collector(tls=(cert, key))
+    d = driver()
+    with sockspan("-p", py_server.pid, "--zipkin", c.url, "--zipkin-ca", cert, *FAST) as ss:
+        drive(d, py_server, exchanges(2))
+        wait_until(lambda: len(c.spans()) == 2, STEP_TIMEOUT, "2 spans at the https collector")
+    assert sorted(s["id"] for s in c.spans()) == sorted(s["id"] for s in ss.spans)
+
+
 @pytest.mark.parametrize("args", [
+    ["--zipkin-ca", "/nonexistent/ca.pem"],
     ["--zipkin", "ftp://127.0.0.1/api/v2/spans"],
     ["--zipkin", "not a url"],
     ["--zipkin", "http://127.0.0.1:9411/api/v2/spans", "--zipkin-header", "no colon"],
