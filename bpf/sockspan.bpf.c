@@ -475,15 +475,14 @@ int handle_exit(struct trace_event_raw_sys_exit *ctx)
 	return exit_call(ctx->ret);
 }
 
-/* index 0: handle_exit. Filled at load by libbpf, never changed. */
+/* index 0: handle_exit's fd. Set by the loader after load, never changed.
+ * Plain sizes, no BTF types: the kernel refuses BTF on program arrays. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
 	__uint(max_entries, 1);
-	__type(key, __u32);
-	__array(values, int(struct trace_event_raw_sys_exit *));
-} exit_handler SEC(".maps") = {
-	.values = { [0] = (void *)&handle_exit },
-};
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} exit_handler SEC(".maps");
 
 #define TRACE_EXIT(name)                                                   \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                         \

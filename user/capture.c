@@ -119,6 +119,17 @@ struct capture *capture_new(const struct capture_opts *o, capture_event_fn fn, v
 			 o->verbose ? "" : " (run with -v to see the verifier's log)");
 		goto fail;
 	}
+	{
+		/* Every sys_exit program tail-calls this one (see the BPF side). */
+		uint32_t zero = 0;
+		int fd = bpf_program__fd(c->skel->progs.handle_exit);
+
+		if (bpf_map__update_elem(c->skel->maps.exit_handler, &zero, sizeof(zero), &fd, sizeof(fd),
+					 BPF_ANY)) {
+			snprintf(err, cap, "cannot set up the exit handler: %s", strerror(errno));
+			goto fail;
+		}
+	}
 	for (size_t i = 0; i < o->npids; i++) {
 		if (bpf_map__update_elem(c->skel->maps.traced_tgids, &o->pids[i], sizeof(o->pids[i]),
 					 &one, sizeof(one), BPF_ANY)) {

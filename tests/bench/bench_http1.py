@@ -55,9 +55,11 @@ def bpf_prog_ns():
 def traced_run(args, url):
     proc = subprocess.Popen([str(SOCKSPAN), "-o", "/dev/null", *args],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    line = proc.stderr.readline()
-    if "ready" not in line:
-        raise SystemExit(f"sockspan did not start: {line}{proc.stderr.read()}")
+    seen = []
+    while not seen or "ready" not in seen[-1]:  # libbpf may warn first
+        seen.append(proc.stderr.readline())
+        if not seen[-1]:
+            raise SystemExit("sockspan did not start:\n" + "".join(seen))
     cpu0, ns0 = cpu_seconds(proc.pid), bpf_prog_ns()
     reqs, rps = wrk(url)
     cpu1, ns1 = cpu_seconds(proc.pid), bpf_prog_ns()
