@@ -20,6 +20,7 @@
 #include "h2_session.h"
 #include "http1_parser.h"
 #include "proto.h"
+#include "request_queue.h"
 #include "stats.h"
 #include "trace.h"
 
@@ -31,7 +32,7 @@
 #define H1_TARGET_MAX SPAN_TAG_VALUE_MAX
 
 struct h1_request_rec {
-	bool lost;           /* a marker for an unknown number of lost exchanges */
+	bool lost;           /* first: request_queue's marker for lost exchanges */
 	uint64_t start_ns;
 	uint8_t method_len;
 	uint16_t target_len;
@@ -55,8 +56,7 @@ struct h1_side {
 struct h1_state {
 	int req_dir;                    /* enum ss_dir carrying requests, -1 until known */
 	struct h1_side side[2];         /* by enum ss_dir */
-	struct h1_request_rec *pending; /* ring of requests awaiting responses */
-	unsigned head, count, cap;
+	struct request_queue pending;   /* of struct h1_request_rec */
 	struct h1_request_rec answering;/* request whose response body is being read */
 	bool answering_matched;         /* false: the response being read answers nothing we saw */
 	int status;
@@ -71,6 +71,7 @@ static void *h1_state_new(struct conn *c)
 
 	if (!st)
 		return NULL;
+	request_queue_init(&st->pending, sizeof(struct h1_request_rec), H1_MAX_PENDING, &stats.http1_unmatched);
 	st->req_dir = -1;
 	if (c->role == SS_ROLE_CLIENT)
 		st->req_dir = SS_DIR_EGRESS;
@@ -79,21 +80,13 @@ static void *h1_state_new(struct conn *c)
 	return st;
 }
 
-static void count_unanswered(struct h1_state *st)
-{
-	for (unsigned i = 0; i < st->count; i++)
-		stats.http1_unmatched += !st->pending[(st->head + i) % st->cap].lost;
-	st->count = 0;
-}
-
 static void h1_state_free(void *p)
 {
 	struct h1_state *st = p;
 
 	if (!st)
 		return;
-	count_unanswered(st);
-	free(st->pending);
+	request_queue_free(&st->pending);
 	free(st);
 }
 
@@ -109,55 +102,6 @@ static enum proto_verdict h1_detect(const uint8_t *buf, size_t len)
 	return PROTO_NO;
 }
 
-static struct h1_request_rec *pending_push(struct h1_state *st)
-{
-	if (st->count == st->cap) {
-		unsigned ncap = st->cap ? st->cap * 2 : 4;
-		struct h1_request_rec *np;
-
-		if (st->cap >= H1_MAX_PENDING)
-			return NULL;
-		np = malloc(ncap * sizeof(*np));
-		if (!np)
-			return NULL;
-		for (unsigned i = 0; i < st->count; i++)
-			np[i] = st->pending[(st->head + i) % st->cap];
-		free(st->pending);
-		st->pending = np;
-		st->cap = ncap;
-		st->head = 0;
-	}
-	return &st->pending[(st->head + st->count++) % st->cap];
-}
-
-static const struct h1_request_rec *pending_front(const struct h1_state *st)
-{
-	return st->count ? &st->pending[st->head] : NULL;
-}
-
-static void pending_pop(struct h1_state *st)
-{
-	st->head = (st->head + 1) % st->cap;
-	st->count--;
-}
-
-/* Queues a marker standing for an unknown number of lost exchanges. */
-static void push_marker(struct h1_state *st)
-{
-	struct h1_request_rec *m;
-
-	if (st->count && st->pending[(st->head + st->count - 1) % st->cap].lost)
-		return; /* one marker stands for any number */
-	m = pending_push(st);
-	if (!m) {
-		count_unanswered(st);
-		m = pending_push(st);
-		if (!m)
-			return;
-	}
-	m->lost = true;
-}
-
 static void lose_place(struct h1_state *st, enum ss_dir dir)
 {
 	stats.stream_resyncs++;
@@ -165,7 +109,7 @@ static void lose_place(struct h1_state *st, enum ss_dir dir)
 	if ((int)dir == st->req_dir) {
 		/* Requests were lost after those queued: their answers will come. */
 		st->pause_after_body = false;
-		push_marker(st);
+		request_queue_push_marker(&st->pending);
 		return;
 	}
 	if (st->answering_matched) {
@@ -174,9 +118,9 @@ static void lose_place(struct h1_state *st, enum ss_dir dir)
 		stats.http1_unmatched++;
 	}
 	/* Responses were lost: which queued requests they answered is unknown. */
-	if (st->count) {
-		count_unanswered(st);
-		push_marker(st);
+	if (st->pending.count) {
+		request_queue_drop_all(&st->pending);
+		request_queue_push_marker(&st->pending);
 	}
 }
 
@@ -226,7 +170,7 @@ static ssize_t request_head(struct h1_state *st, const struct stream *s, size_t 
 	struct h1_request req;
 	ssize_t r = h1_parse_request((const char *)s->buf + off, s->len - off, &req);
 	struct h1_side *side = &st->side[st->req_dir];
-	struct h1_request_rec *rec;
+	struct h1_request_rec *rec, *front;
 
 	if (r == H1_NEED_MORE)
 		return 0;
@@ -234,15 +178,16 @@ static ssize_t request_head(struct h1_state *st, const struct stream *s, size_t 
 		return -1;
 	if (req.method.len >= H1_METHOD_MAX)
 		return -1;
-	if (st->count && pending_front(st)->lost && !st->pipelining) {
+	front = request_queue_front(&st->pending);
+	if (front && front->lost && !st->pipelining) {
 		/* A client that waits for each answer before asking again has had
 		 * every earlier request answered: the lost exchanges are over. */
-		count_unanswered(st);
+		request_queue_drop_all(&st->pending);
 	}
-	st->pipelining |= st->count > 0 && !pending_front(st)->lost;
-	rec = pending_push(st);
+	front = request_queue_front(&st->pending);
+	st->pipelining |= front && !front->lost;
+	rec = request_queue_push(&st->pending);
 	if (rec) {
-		rec->lost = false;
 		rec->start_ns = stream_ts_at(s, off);
 		rec->method_len = req.method.len;
 		memcpy(rec->method, req.method.p, req.method.len);
@@ -266,7 +211,7 @@ static ssize_t response_head(struct h1_state *st, const struct conn *c, const st
 	ssize_t r = h1_parse_response((const char *)s->buf + off, s->len - off, &resp);
 	struct h1_side *side = &st->side[!st->req_dir];
 	struct h1_side *req_side = &st->side[st->req_dir];
-	const struct h1_request_rec *front = pending_front(st);
+	const struct h1_request_rec *front = request_queue_front(&st->pending);
 	struct h1_slice method = { NULL, 0 };
 
 	if (r == H1_NEED_MORE)
@@ -280,16 +225,16 @@ static ssize_t response_head(struct h1_state *st, const struct conn *c, const st
 		/* It answers a lost request, or one queued behind the loss. */
 		stats.http1_unmatched++;
 		st->answering_matched = false;
-		if (st->count > 1) {
-			count_unanswered(st);
-			push_marker(st);
+		if (st->pending.count > 1) {
+			request_queue_drop_all(&st->pending);
+			request_queue_push_marker(&st->pending);
 		} else {
-			pending_pop(st);
+			request_queue_pop(&st->pending);
 		}
 	} else if (front && front->start_ns <= stream_ts_at(s, off)) {
 		st->answering = *front;
 		st->answering_matched = true;
-		pending_pop(st);
+		request_queue_pop(&st->pending);
 		method.p = st->answering.method;
 		method.len = st->answering.method_len;
 	} else {
@@ -442,7 +387,7 @@ static void h1_close(void *p, struct conn *c, uint64_t now_ns)
 		if (side->phase == H1_PHASE_BODY && side->body.kind == H1_BODY_UNTIL_CLOSE)
 			finish_exchange(st, c, now_ns);
 	}
-	count_unanswered(st);
+	request_queue_drop_all(&st->pending);
 }
 
 const struct proto_ops http1_proto = {

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "proto.h"
+#include "request_queue.h"
 #include "redis_session.h"
 #include "resp_parser.h"
 #include "stats.h"
@@ -60,7 +61,7 @@ static const char *const sub_names[] = {
 };
 
 struct redis_request {
-	bool lost;               /* a marker for an unknown number of lost exchanges */
+	bool lost;               /* first: request_queue's marker for lost exchanges */
 	bool monitor;            /* MONITOR: its +OK starts a feed */
 	bool reset;              /* RESET: its answer ends every subscription */
 	uint8_t sub;             /* enum redis_sub */
@@ -89,8 +90,7 @@ struct redis_side {
 struct redis_state {
 	int req_dir;                    /* enum ss_dir carrying commands, -1 until known */
 	struct redis_side side[2];      /* by enum ss_dir */
-	struct redis_request *pending;  /* ring of commands awaiting replies */
-	unsigned head, count, cap;
+	struct request_queue pending;   /* of struct redis_request: commands awaiting replies */
 	bool pipelining;                /* a command was ever sent before the previous one was answered */
 	bool reply_off;                 /* CLIENT REPLY OFF */
 	bool skip_next;                 /* CLIENT REPLY SKIP: the next command gets no reply */
@@ -111,6 +111,7 @@ static void *redis_state_new(struct conn *c)
 
 	if (!st)
 		return NULL;
+	request_queue_init(&st->pending, sizeof(struct redis_request), REDIS_MAX_PENDING, &stats.redis_unmatched);
 	st->req_dir = -1;
 	if (c->role == SS_ROLE_CLIENT)
 		set_req_dir(st, SS_DIR_EGRESS);
@@ -119,21 +120,13 @@ static void *redis_state_new(struct conn *c)
 	return st;
 }
 
-static void count_unanswered(struct redis_state *st)
-{
-	for (unsigned i = 0; i < st->count; i++)
-		stats.redis_unmatched += !st->pending[(st->head + i) % st->cap].lost;
-	st->count = 0;
-}
-
 static void redis_state_free(void *p)
 {
 	struct redis_state *st = p;
 
 	if (!st)
 		return;
-	count_unanswered(st);
-	free(st->pending);
+	request_queue_free(&st->pending);
 	free(st);
 }
 
@@ -146,62 +139,31 @@ static enum proto_verdict redis_detect(const uint8_t *buf, size_t len)
 	return r ? PROTO_YES : PROTO_NO;
 }
 
-/* ---- the queue ---- */
-
-static struct redis_request *pending_push(struct redis_state *st)
-{
-	if (st->count == st->cap) {
-		unsigned ncap = st->cap ? st->cap * 2 : 4;
-		struct redis_request *np;
-
-		if (st->cap >= REDIS_MAX_PENDING)
-			return NULL;
-		np = malloc(ncap * sizeof(*np));
-		if (!np)
-			return NULL;
-		for (unsigned i = 0; i < st->count; i++)
-			np[i] = st->pending[(st->head + i) % st->cap];
-		free(st->pending);
-		st->pending = np;
-		st->cap = ncap;
-		st->head = 0;
-	}
-	return &st->pending[(st->head + st->count++) % st->cap];
-}
+/* ---- the queue (typed access to user/request_queue.h) ---- */
 
 static struct redis_request *pending_front(const struct redis_state *st)
 {
-	return st->count ? &st->pending[st->head] : NULL;
+	return request_queue_front(&st->pending);
 }
 
-static struct redis_request *pending_back(const struct redis_state *st)
+static struct redis_request *pending_push(struct redis_state *st)
 {
-	return st->count ? &st->pending[(st->head + st->count - 1) % st->cap] : NULL;
+	return request_queue_push(&st->pending);
 }
 
 static void pending_pop(struct redis_state *st)
 {
-	st->head = (st->head + 1) % st->cap;
-	st->count--;
+	request_queue_pop(&st->pending);
 }
 
-/* Queues a marker standing for an unknown number of lost exchanges. */
 static void push_marker(struct redis_state *st)
 {
-	struct redis_request *m;
+	request_queue_push_marker(&st->pending);
+}
 
-	if (st->count && pending_back(st)->lost)
-		return; /* one marker stands for any number */
-	m = pending_push(st);
-	if (!m) {
-		/* Full: the newest command becomes the marker (it will never be answered knowingly). */
-		m = pending_back(st);
-		if (!m)
-			return;
-		stats.redis_unmatched++;
-	}
-	memset(m, 0, sizeof(*m));
-	m->lost = true;
+static void count_unanswered(struct redis_state *st)
+{
+	request_queue_drop_all(&st->pending);
 }
 
 static void lose_place(struct redis_state *st, enum ss_dir dir)
@@ -214,7 +176,7 @@ static void lose_place(struct redis_state *st, enum ss_dir dir)
 		return;
 	}
 	/* Replies were lost: which queued commands they answered is unknown. */
-	if (st->count) {
+	if (st->pending.count) {
 		count_unanswered(st);
 		push_marker(st);
 	}
@@ -434,12 +396,12 @@ static int on_command(struct redis_state *st, const struct redis_side *side)
 		if (!r.all && !r.confirms_left)
 			r.sub = SUB_NONE;
 	}
-	if (st->count && pending_front(st)->lost && !st->pipelining) {
+	if (st->pending.count && pending_front(st)->lost && !st->pipelining) {
 		/* A client that waits for each reply before sending again has had
 		 * every earlier command answered: the lost exchanges are over. */
 		count_unanswered(st);
 	}
-	st->pipelining |= st->count > 0 && !pending_front(st)->lost;
+	st->pipelining |= st->pending.count > 0 && !pending_front(st)->lost;
 	rec = pending_push(st);
 	if (!rec) {
 		stats.redis_pending_overflow++;
@@ -456,7 +418,7 @@ static int on_command(struct redis_state *st, const struct redis_side *side)
 static void reply_to_marker(struct redis_state *st)
 {
 	stats.redis_unmatched++;
-	if (st->count > 1) {
+	if (st->pending.count > 1) {
 		count_unanswered(st);
 		push_marker(st);
 	} else {
@@ -593,7 +555,7 @@ static void on_reply(struct redis_state *st, const struct conn *c, const struct 
 		on_confirmation(st, c, k, v->elems[2].integer, side->start_ns, now_ns);
 		return;
 	}
-	if (t->type == RESP_PUSH || (is_message(v) && (subscribed || !st->count))) {
+	if (t->type == RESP_PUSH || (is_message(v) && (subscribed || !st->pending.count))) {
 		stats.redis_pushes++;
 		return;
 	}
