@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -206,4 +207,26 @@ const char *span_kind_str(enum span_kind k)
 		return "SERVER";
 	}
 	return "";
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+int span_endpoint_ip(const struct span_endpoint *e, const uint8_t **addr)
+{
+	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (e->family == AF_INET || (e->family == AF_INET6 && memcmp(e->addr, v4mapped, sizeof(v4mapped)) == 0)) {
+		*addr = e->family == AF_INET ? e->addr : e->addr + sizeof(v4mapped);
+		return all_zero(*addr, 4) ? 0 : AF_INET;
+	}
+	if (e->family != AF_INET6 || all_zero(e->addr, 16))
+		return 0;
+	*addr = e->addr;
+	return AF_INET6;
 }

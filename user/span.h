@@ -73,6 +73,12 @@ const char *span_tag(const struct span *s, const char *key);
 /* "CLIENT" / "SERVER" (the Zipkin kind strings); "" for an unknown value. */
 const char *span_kind_str(enum span_kind k);
 
+/* The address an endpoint reports, the same for every encoding: 4 bytes for
+ * AF_INET and IPv4-mapped IPv6 (returns AF_INET), 16 bytes otherwise (returns
+ * AF_INET6), or 0 (no address) for no or an unknown family and for the
+ * unspecified 0.0.0.0 / ::, which says nothing about the peer. */
+int span_endpoint_ip(const struct span_endpoint *e, const uint8_t **addr);
+
 /*
  * Copy len bytes of src into dst (cap bytes) as valid UTF-8: every NUL byte
  * and every byte that is not part of a well-formed UTF-8 sequence (RFC 3629:

@@ -106,40 +106,17 @@ static cJSON *add_hex(cJSON *obj, const char *key, const uint8_t *id, size_t n)
 	return cJSON_AddStringToObject(obj, key, buf);
 }
 
-static bool all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return false;
-	return true;
-}
-
-/*
- * The textual address of e and the Zipkin field it goes in, or NULL when
- * there is none: no family, an unknown family, or an unspecified address
- * (0.0.0.0 / ::), which says nothing about the peer.
- */
+/* The textual address of e and the Zipkin field it goes in, or NULL when it has none. */
 static const char *endpoint_ip(const struct span_endpoint *e, char *buf, size_t cap,
 			       const char **field)
 {
-	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	const uint8_t *v4 = NULL;
+	const uint8_t *addr;
+	int family = span_endpoint_ip(e, &addr);
 
-	if (e->family == AF_INET)
-		v4 = e->addr;
-	else if (e->family == AF_INET6 && memcmp(e->addr, v4mapped, sizeof(v4mapped)) == 0)
-		v4 = e->addr + sizeof(v4mapped);
-	else if (e->family != AF_INET6 || all_zero(e->addr, 16))
+	if (!family)
 		return NULL;
-
-	if (v4) {
-		if (all_zero(v4, 4))
-			return NULL;
-		*field = "ipv4";
-		return inet_ntop(AF_INET, v4, buf, (socklen_t)cap);
-	}
-	*field = "ipv6";
-	return inet_ntop(AF_INET6, e->addr, buf, (socklen_t)cap);
+	*field = family == AF_INET ? "ipv4" : "ipv6";
+	return inet_ntop(family, addr, buf, (socklen_t)cap);
 }
 
 /* Add e under key unless it has nothing to say.  Returns 0, or -1 on allocation failure. */

@@ -20,20 +20,12 @@ void trace_set_sink(trace_span_fn fn, void *ctx, const char *service_name)
 	service_override = service_name;
 }
 
-/* IPv4 peers of an IPv6 socket appear as ::ffff:a.b.c.d; report them as IPv4. */
+/* The socket's address as is: encoders report IPv4-mapped IPv6 as IPv4 (span_endpoint_ip). */
 static void set_endpoint(struct span_endpoint *ep, uint8_t family, const uint8_t addr[16], uint16_t port)
 {
-	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
+	ep->family = family;
+	memcpy(ep->addr, addr, sizeof(ep->addr));
 	ep->port = port;
-	if (family == AF_INET6 && memcmp(addr, v4mapped, sizeof(v4mapped)) == 0) {
-		ep->family = AF_INET;
-		memset(ep->addr, 0, sizeof(ep->addr));
-		memcpy(ep->addr, addr + 12, 4);
-	} else {
-		ep->family = family;
-		memcpy(ep->addr, addr, sizeof(ep->addr));
-	}
 }
 
 void trace_span_begin(struct span *s, const struct conn *c, enum span_kind kind, uint64_t start_ns,

@@ -71,36 +71,19 @@ static size_t put_varint(uint8_t *p, uint64_t v)
 	return n;
 }
 
-static bool all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return false;
-	return true;
-}
-
-/* Same choice as span_format.c's JSON: ipv4 for AF_INET and IPv4-mapped IPv6,
- * ipv6 otherwise, nothing for an unknown family or an unspecified address. */
+/* Same address as the JSON encoding reports (span_endpoint_ip). */
 static void set_ip(Zipkin__Proto3__Endpoint *pe, const struct span_endpoint *e)
 {
-	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	const uint8_t *v4 = NULL;
+	const uint8_t *addr;
+	int family = span_endpoint_ip(e, &addr);
 
-	if (e->family == AF_INET)
-		v4 = e->addr;
-	else if (e->family == AF_INET6 && memcmp(e->addr, v4mapped, sizeof(v4mapped)) == 0)
-		v4 = e->addr + sizeof(v4mapped);
-	else if (e->family != AF_INET6 || all_zero(e->addr, 16))
-		return;
-	if (v4) {
-		if (!all_zero(v4, 4)) {
-			pe->ipv4.data = (uint8_t *)v4;
-			pe->ipv4.len = 4;
-		}
-		return;
+	if (family == AF_INET) {
+		pe->ipv4.data = (uint8_t *)addr;
+		pe->ipv4.len = 4;
+	} else if (family == AF_INET6) {
+		pe->ipv6.data = (uint8_t *)addr;
+		pe->ipv6.len = 16;
 	}
-	pe->ipv6.data = (uint8_t *)e->addr;
-	pe->ipv6.len = 16;
 }
 
 /* Fills pe from e; false when it has nothing to say (then it is omitted). */
