@@ -209,7 +209,7 @@ def test_queue_overflow_drops_newest_and_counts_each(bound, sockspan, nginx, col
     mport = free_port()
     with sockspan("-p", nginx.worker_pid, "--zipkin", c.url, "--metrics", f"{LO}:{mport}", *bound, *FAST) as ss:
         burst(nginx, n)
-        wait_until(lambda: metric(mport, "sockspan_spans_total", {"kind": "SERVER"}) == n, STEP_TIMEOUT,
+        wait_until(lambda: metric(mport, "sockspan_spans_total", {"protocol": "http1", "kind": "SERVER"}) == n, STEP_TIMEOUT,
                    f"{n} spans produced")
         m = scrape(mport)
         dropped = m["sockspan_spans_dropped_total", {"reason": "queue_full"}]
@@ -217,7 +217,7 @@ def test_queue_overflow_drops_newest_and_counts_each(bound, sockspan, nginx, col
         c.up()
         wait_exported(mport, kept)
         m = scrape(mport)
-    assert m["sockspan_spans_total", {"kind": "SERVER"}] == n == len(ss.spans)
+    assert m["sockspan_spans_total", {"protocol": "http1", "kind": "SERVER"}] == n == len(ss.spans)
     assert 0 < kept < n and kept + dropped == n
     if bound[0] == "--queue-spans":
         assert kept == 20
@@ -236,7 +236,7 @@ def test_slow_collector_does_not_slow_capture(sockspan, nginx, collector):
     with sockspan("-p", nginx.worker_pid, "--zipkin", c.url, "--metrics", f"{LO}:{mport}",
                   "--batch-bytes", "4096", *FAST) as ss:
         burst(nginx, n)
-        wait_until(lambda: metric(mport, "sockspan_spans_total", {"kind": "SERVER"}) == n, STEP_TIMEOUT,
+        wait_until(lambda: metric(mport, "sockspan_spans_total", {"protocol": "http1", "kind": "SERVER"}) == n, STEP_TIMEOUT,
                    f"{n} spans produced")
         behind = metric(mport, "sockspan_export_queue_spans")
         c.respond(202)
