@@ -17,49 +17,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "guard_page.h"
 #include "http1_parser.h"
-
-/* ---- guarded buffers ---- */
-
-struct guard {
-	char *map;
-	size_t map_len;
-	char *end; /* first byte of the PROT_NONE page */
-	size_t cap;
-};
-
-static struct guard guard_new(size_t cap)
-{
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t data = (cap + page - 1) / page * page;
-	struct guard g;
-
-	if (data == 0)
-		data = page;
-	g.map_len = data + page;
-	g.map = mmap(NULL, g.map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	cr_assert_neq(g.map, MAP_FAILED, "mmap");
-	cr_assert_eq(mprotect(g.map + data, page, PROT_NONE), 0, "mprotect");
-	g.end = g.map + data;
-	g.cap = data;
-	return g;
-}
-
-/* Copy len bytes so that the last one is the last readable byte. */
-static const char *guard_put(struct guard *g, const void *src, size_t len)
-{
-	char *p = g->end - len;
-
-	cr_assert_leq(len, g->cap, "guard too small");
-	if (len)
-		memcpy(p, src, len);
-	return p;
-}
-
-static void guard_free(struct guard *g)
-{
-	munmap(g->map, g->map_len);
-}
 
 static int slice_is(struct h1_slice s, const char *str)
 {
