@@ -24,21 +24,13 @@ Any failure of the driver itself answers {"error": "..."}; a call ending with
 a non-OK status is a result, not a failure.
 """
 import argparse
-import ctypes
-import json
 import sys
 
 import grpc
+from applib import serve_commands, set_comm
 
-PR_SET_NAME = 15
 CALL_TIMEOUT = 30.0  # seconds; only a hung peer reaches it
 HPACK_TABLE_ARG = "grpc.http2.hpack_table_size.decoder"
-
-
-def set_comm(name):
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NAME)")
 
 
 def status_of(call):
@@ -121,20 +113,7 @@ def main():
     args = ap.parse_args()
     set_comm(args.comm)
     cli = Client()
-    print("ready", flush=True)
-    for line in sys.stdin:
-        cmd = json.loads(line)
-        op = cmd.pop("op")
-        try:
-            if op == "exit":
-                print("{}", flush=True)
-                break
-            reply = getattr(cli, op)(**cmd)
-        except Exception as e:  # report, the test decides
-            reply = {"error": f"{type(e).__name__}: {e}"}
-        print(json.dumps(reply), flush=True)
-    cli.close()
-    return 0
+    return serve_commands(cli)
 
 
 if __name__ == "__main__":

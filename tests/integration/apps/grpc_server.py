@@ -18,25 +18,17 @@ Any other method: grpcio's own UNIMPLEMENTED.
 0 makes the client encode every header field without the dynamic table.
 """
 import argparse
-import ctypes
 import sys
 import threading
 from concurrent import futures
 
 import grpc
+from applib import set_comm
 
-PR_SET_NAME = 15
 SERVICE = "demo.Echo"
 # Enough workers that 100 concurrent calls on one channel never wait for a thread.
 WORKERS = 128
 HPACK_TABLE_ARG = "grpc.http2.hpack_table_size.decoder"
-
-
-def set_comm(name):
-    """Set /proc/self/comm; threads created afterwards inherit it too."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NAME)")
 
 
 STATUS = {c.value[0]: c for c in grpc.StatusCode}

@@ -21,20 +21,11 @@ sockspan and only then say "go" (send a command). Commands:
 Any failure answers {"error": "..."}.
 """
 import argparse
-import ctypes
 import http.client
-import json
 import socket
 import sys
 import time
-
-PR_SET_NAME = 15
-
-
-def set_comm(name):
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NAME)")
+from applib import serve_commands, set_comm
 
 
 def body_of(size):
@@ -127,20 +118,7 @@ def main():
     args = ap.parse_args()
     set_comm(args.comm)
     drv = Driver()
-    print("ready", flush=True)
-    for line in sys.stdin:
-        cmd = json.loads(line)
-        op = cmd.pop("op")
-        try:
-            if op == "exit":
-                print("{}", flush=True)
-                break
-            reply = getattr(drv, op)(**cmd)
-        except Exception as e:  # report, the test decides
-            reply = {"error": f"{type(e).__name__}: {e}"}
-        print(json.dumps(reply), flush=True)
-    drv.close()
-    return 0
+    return serve_commands(drv)
 
 
 if __name__ == "__main__":

@@ -16,19 +16,10 @@ Requests with "Expect: 100-continue" get an interim 100 response first.
 The process renames itself (comm) so spans can be told apart from the client's.
 """
 import argparse
-import ctypes
 import socket
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-PR_SET_NAME = 15
-
-
-def set_comm(name):
-    """Set /proc/self/comm; threads created afterwards inherit it too."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NAME)")
+from applib import set_comm
 
 
 class Handler(BaseHTTPRequestHandler):

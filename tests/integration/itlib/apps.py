@@ -2,7 +2,7 @@
 import json
 import subprocess
 
-from .procs import STEP_TIMEOUT, child_env, python_app
+from .procs import STEP_TIMEOUT, CommandedProc, child_env, python_app
 
 SERVER_COMM = "it-httpd"
 CLIENT_COMM = "it-client"
@@ -29,22 +29,11 @@ class PyServer:
         self.proc.stop()
 
 
-class Driver:
+class Driver(CommandedProc):
     """apps/http_driver.py: a client process that acts only when told to."""
 
     def __init__(self):
-        self.proc = python_app("http_driver.py", "--comm", CLIENT_COMM, name="http_driver")
-        self.pid = self.proc.pid
-        line = self.proc.readline()
-        if line != "ready":
-            raise AssertionError(f"http_driver printed {line!r} instead of 'ready'")
-
-    def _call(self, **cmd):
-        self.proc.send_line(json.dumps(cmd))
-        reply = json.loads(self.proc.readline())
-        if "error" in reply:
-            raise AssertionError(f"http_driver {cmd['op']} failed: {reply['error']}")
-        return reply
+        super().__init__(python_app("http_driver.py", "--comm", CLIENT_COMM, name="http_driver"), "ready")
 
     def connect(self, host, port):
         """Open the keep-alive connection; returns the client's local (ephemeral) port."""
@@ -85,15 +74,6 @@ class Driver:
 
     def close(self):
         self._call(op="close")
-
-    def stop(self):
-        if self.proc.running():
-            try:
-                self.proc.send_line(json.dumps({"op": "exit"}))
-                self.proc.wait(10)
-            except (OSError, AssertionError):
-                pass
-        self.proc.stop()
 
 
 def curl(*transfers):

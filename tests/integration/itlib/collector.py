@@ -3,37 +3,25 @@
     collector fixture -> Collector; .url, .port, .pid, .received(), .spans(), .respond(status)...
     scrape(port)      -> Metrics parsed by prometheus_client's own text parser
 """
-import json
 import urllib.error
 import urllib.request
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from .procs import python_app
+from .procs import CommandedProc, python_app
 
 # Urllib without the environment's proxies: every request stays on loopback.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-class Collector:
+class Collector(CommandedProc):
     def __init__(self, tls=None):
         args = ["--tls", *map(str, tls)] if tls else []
-        self.proc = python_app("zipkin_collector.py", *args, name="zipkin_collector")
-        self.pid = self.proc.pid
-        line = self.proc.readline()
-        if not line.startswith("listening "):
-            raise AssertionError(f"zipkin_collector printed {line!r} instead of 'listening <port>'")
-        self.port = int(line.split()[1])
+        super().__init__(python_app("zipkin_collector.py", *args, name="zipkin_collector"), "listening ")
+        self.port = int(self.greeting.split()[1])
         scheme = "https" if tls else "http"
         self.url = f"{scheme}://127.0.0.1:{self.port}/api/v2/spans"
-
-    def _call(self, **cmd):
-        self.proc.send_line(json.dumps(cmd))
-        reply = json.loads(self.proc.readline())
-        if "error" in reply:
-            raise AssertionError(f"zipkin_collector {cmd}: {reply['error']}")
-        return reply
 
     def respond(self, status):
         self._call(op="respond", status=status)
@@ -59,15 +47,6 @@ class Collector:
 
     def spans(self):
         return self.received()["spans"]
-
-    def stop(self):
-        if self.proc.running():
-            try:
-                self.proc.send_line(json.dumps({"op": "exit"}))
-                self.proc.wait(10)
-            except (OSError, AssertionError):
-                pass
-        self.proc.stop()
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Test-side handles for the gRPC server and client processes (apps/grpc_*.py, python3-grpcio)."""
-import json
 
-from .procs import python_app
+from .procs import CommandedProc, python_app
 
 GRPC_SERVER_COMM = "it-grpcd"
 GRPC_CLIENT_COMM = "it-grpc-client"
@@ -32,22 +31,11 @@ def call(kind, method, *requests):
     return {"type": kind, "method": f"/{SERVICE}/{method}", "requests": list(requests)}
 
 
-class GrpcClient:
+class GrpcClient(CommandedProc):
     """apps/grpc_client.py: one channel, calls only when told to."""
 
     def __init__(self):
-        self.proc = python_app("grpc_client.py", "--comm", GRPC_CLIENT_COMM, name="grpc_client")
-        self.pid = self.proc.pid
-        line = self.proc.readline()
-        if line != "ready":
-            raise AssertionError(f"grpc_client printed {line!r} instead of 'ready'")
-
-    def _call(self, **cmd):
-        self.proc.send_line(json.dumps(cmd))
-        reply = json.loads(self.proc.readline())
-        if "error" in reply:
-            raise AssertionError(f"grpc_client {cmd['op']} failed: {reply['error']}")
-        return reply
+        super().__init__(python_app("grpc_client.py", "--comm", GRPC_CLIENT_COMM, name="grpc_client"), "ready")
 
     def connect(self, host, port, hpack_table=None):
         """Open the channel and wait until its connection is up (HTTP/2 preface and SETTINGS done).
@@ -63,11 +51,3 @@ class GrpcClient:
     def close(self):
         self._call(op="close")
 
-    def stop(self):
-        if self.proc.running():
-            try:
-                self.proc.send_line(json.dumps({"op": "exit"}))
-                self.proc.wait(10)
-            except (OSError, AssertionError):
-                pass
-        self.proc.stop()

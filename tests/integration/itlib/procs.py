@@ -3,6 +3,7 @@
 Every helper here is bounded in time: a wait that runs out fails the test with
 a message instead of hanging the suite.
 """
+import json
 import os
 import queue
 import signal
@@ -179,6 +180,35 @@ class Proc:
                     pipe.close()
                 except OSError:
                     pass
+
+
+class CommandedProc:
+    """A helper process that acts only on JSON command lines (apps/applib.py's
+    serve_commands, the collector): _call sends one and returns its JSON reply;
+    stop asks it to exit, then makes sure it is gone."""
+
+    def __init__(self, proc, greeting):
+        self.proc = proc
+        self.pid = proc.pid
+        self.greeting = proc.readline()
+        if not self.greeting.startswith(greeting):
+            raise AssertionError(f"{proc.name} printed {self.greeting!r} instead of {greeting!r}")
+
+    def _call(self, **cmd):
+        self.proc.send_line(json.dumps(cmd))
+        reply = json.loads(self.proc.readline())
+        if "error" in reply:
+            raise AssertionError(f"{self.proc.name} {cmd['op']} failed: {reply['error']}")
+        return reply
+
+    def stop(self):
+        if self.proc.running():
+            try:
+                self.proc.send_line(json.dumps({"op": "exit"}))
+                self.proc.wait(10)
+            except (OSError, AssertionError):
+                pass
+        self.proc.stop()
 
 
 def python_app(script, *args, name=None):

@@ -5,18 +5,17 @@
     redis_cli(port, *args)  one redis-cli run (a connection of its own); returns its stdout
     check(spans, rows, window)  exactly these spans (RRow), each keeping sockspan's Redis span contract
 """
-import json
 import re
 import subprocess
 from collections import namedtuple
 from pathlib import Path
 
-from .procs import PYTHON, STEP_TIMEOUT, Proc, child_env, free_port, wait_until
+from .procs import PYTHON, STEP_TIMEOUT, CommandedProc, Proc, child_env, free_port, wait_until
 from .spans import CLOCK_SLACK_US, addr
 
 REDIS_SERVER = "/usr/bin/redis-server"
 REDIS_CLI = "/usr/bin/redis-cli"
-DRIVER = Path(__file__).resolve().parent / "redis_driver.py"
+DRIVER = Path(__file__).resolve().parent.parent / "apps" / "redis_driver.py"
 DRIVER_COMM = "it-redis"
 SERVER_COMM = "redis-server"
 
@@ -61,31 +60,14 @@ def redis_cli(port, *args):
     return p.stdout.strip()
 
 
-class RedisDriver:
+class RedisDriver(CommandedProc):
     """A Redis client process that acts only when told to (see redis_driver.py)."""
 
     def __init__(self):
-        self.proc = Proc([PYTHON, DRIVER, "--comm", DRIVER_COMM], "redis_driver")
-        self.pid = self.proc.pid
-        line = self.proc.readline()
-        if line != "ready":
-            raise AssertionError(f"redis_driver printed {line!r} instead of 'ready'")
+        super().__init__(Proc([PYTHON, DRIVER, "--comm", DRIVER_COMM], "redis_driver"), "ready")
 
     def call(self, op, **args):
-        self.proc.send_line(json.dumps({"op": op, **args}))
-        reply = json.loads(self.proc.readline())
-        if "error" in reply:
-            raise AssertionError(f"redis_driver {op} failed: {reply['error']}")
-        return reply
-
-    def stop(self):
-        if self.proc.running():
-            try:
-                self.proc.send_line(json.dumps({"op": "exit"}))
-                self.proc.wait(10)
-            except (OSError, AssertionError):
-                pass
-        self.proc.stop()
+        return self._call(op=op, **args)
 
 
 def row_of(span):
