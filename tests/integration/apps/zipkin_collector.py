@@ -5,8 +5,8 @@
 Serves POST /api/v2/spans like Zipkin: a JSON list of spans
 (application/json) or a proto3 ListOfSpans (application/x-protobuf), with or
 without Content-Encoding: gzip. Every span is validated: JSON ones against the
-Span schema of ../shared/spec/zipkin2-api.yaml, proto3 ones against
-zipkin.proto (decoded with a module generated at start-up by
+Span schema of tests/spec/zipkin2-api.yaml, proto3 ones against
+user/zipkin.proto (decoded with a module generated at start-up by
 `protoc --python_out`, no unknown fields, id sizes, enum values, address
 sizes) and then, converted to the JSON model, against the same schema. A body
 that breaks any rule is answered 400 and recorded with its errors.
@@ -41,15 +41,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from itlib.zipkin import SPEC, schema_errors  # noqa: E402
+from itlib.zipkin import PROTO, schema_errors  # noqa: E402
 
-PROTO = SPEC.parent / "zipkin.proto"
 # Longest a POST is held in "hang" mode: far beyond any client timeout.
 HANG_LIMIT_S = 600
 
 
 def load_proto():
-    """zipkin_pb2 generated from the shared spec into a temporary directory."""
+    """zipkin_pb2 generated from the agent's zipkin.proto into a temporary directory."""
     out = Path(tempfile.mkdtemp(prefix="zipkin-pb2-"))
     subprocess.run(["protoc", f"--python_out={out}", f"-I{PROTO.parent}", str(PROTO)], check=True)
     sys.path.insert(0, str(out))

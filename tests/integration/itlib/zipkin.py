@@ -1,7 +1,8 @@
 """Span validation: the Zipkin v2 `Span` schema from the shared spec, plus sockspan's own contract.
 
-The spec is read from <repo>/../shared/spec/zipkin2-api.yaml (CI clones the
-repo with shared/ beside it); SOCKSPAN_ZIPKIN_SPEC overrides the path.
+The spec is the copy vendored in <repo>/tests/spec/zipkin2-api.yaml (make
+spec-check keeps it equal to the reference); SOCKSPAN_ZIPKIN_SPEC overrides
+the path. PROTO is the zipkin.proto the agent is built from.
 """
 import os
 import re
@@ -13,7 +14,8 @@ import jsonschema
 import yaml
 
 REPO = Path(__file__).resolve().parents[3]
-SPEC = Path(os.environ.get("SOCKSPAN_ZIPKIN_SPEC", REPO.parent / "shared" / "spec" / "zipkin2-api.yaml"))
+SPEC = Path(os.environ.get("SOCKSPAN_ZIPKIN_SPEC", REPO / "tests" / "spec" / "zipkin2-api.yaml"))
+PROTO = REPO / "user" / "zipkin.proto"
 
 HEX32 = re.compile(r"[0-9a-f]{32}")
 HEX16 = re.compile(r"[0-9a-f]{16}")
@@ -25,7 +27,7 @@ TAG_KEYS = {"http.method", "http.path", "http.status_code", "process.pid"}
 def span_validator():
     """A validator for {'$ref': '#/definitions/Span'} whose refs resolve inside the whole spec."""
     if not SPEC.is_file():
-        raise AssertionError(f"Zipkin spec not found at {SPEC} (expected shared/ beside the repo)")
+        raise AssertionError(f"Zipkin spec not found at {SPEC}")
     doc = yaml.safe_load(SPEC.read_text())
     with warnings.catch_warnings():
         # RefResolver is deprecated in jsonschema >= 4.18 but is what Debian 12 ships (4.10).
