@@ -14,15 +14,15 @@
 #include <unistd.h>
 #include <linux/magic.h>
 
-#include "capture.h"
-#include "clock.h"
-#include "conn_tracker.h"
-#include "metrics_server.h"
-#include "redis_session.h"
-#include "span_output.h"
+#include "capture/capture.h"
+#include "capture/clock.h"
+#include "conn/conn_tracker.h"
+#include "export/metrics_server.h"
+#include "session/redis_session.h"
+#include "export/span_output.h"
 #include "stats.h"
-#include "trace.h"
-#include "zipkin_exporter.h"
+#include "trace/trace.h"
+#include "export/zipkin_exporter.h"
 
 #define SOCKSPAN_VERSION "0.1.0"
 /* --pid may be given this many times (the kernel filter map holds 1024). */

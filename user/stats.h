@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "proto_id.h"
+#include "conn/proto_id.h"
 
 struct sockspan_stats {
 	uint64_t events;              /* ring buffer events handled */

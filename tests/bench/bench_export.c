@@ -16,9 +16,9 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "export_queue.h"
-#include "span.h"
-#include "zipkin_proto.h"
+#include "export/export_queue.h"
+#include "span/span.h"
+#include "export/zipkin_proto.h"
 
 #define BATCH_BYTES (500 * 1024)
 

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "grpc.h"
-#include "h2_frame.h"
+#include "parse/grpc.h"
+#include "parse/h2_frame.h"
 
 #define CHECK(cond) \
 	do { \

@@ -18,10 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conn_tracker.h"
+#include "conn/conn_tracker.h"
 #include "sockspan_event.h"
-#include "span.h"
-#include "trace.h"
+#include "span/span.h"
+#include "trace/trace.h"
 
 static void sink(void *ctx, const struct span *s)
 {

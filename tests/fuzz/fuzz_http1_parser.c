@@ -19,7 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "http1_parser.h"
+#include "parse/http1_parser.h"
 
 /* Byte-by-byte feeding copies each byte to its own allocation: only bodies up to this size, to keep exec/s up. */
 #define FUZZ_BYTEWISE_MAX 4096

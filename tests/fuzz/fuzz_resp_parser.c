@@ -27,13 +27,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
-#include "conn_tracker.h"
-#include "redis_session.h"
-#include "resp_parser.h"
+#include "capture/clock.h"
+#include "conn/conn_tracker.h"
+#include "session/redis_session.h"
+#include "parse/resp_parser.h"
 #include "sockspan_event.h"
-#include "span.h"
-#include "trace.h"
+#include "span/span.h"
+#include "trace/trace.h"
 
 /* Streams fed byte by byte too, up to this size: bigger ones add little. */
 #define FUZZ_BYTEWISE_MAX 4096

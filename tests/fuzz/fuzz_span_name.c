@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "span_name.h"
+#include "span/span_name.h"
 
 #define FUZZ_FULL_CAP 4096
 

@@ -22,12 +22,12 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "clock.h"
-#include "conn_tracker.h"
+#include "capture/clock.h"
+#include "conn/conn_tracker.h"
 #include "sockspan_event.h"
-#include "span.h"
+#include "span/span.h"
 #include "stats.h"
-#include "trace.h"
+#include "trace/trace.h"
 
 /* The clock step between two events: 1 us, so durations are exact in us. */
 #define EB_TICK_NS 1000ull

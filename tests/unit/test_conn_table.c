@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conn_table.h"
+#include "conn/conn_table.h"
 #include "event_builder.h"
 
 /* ---- conn_table ---- */

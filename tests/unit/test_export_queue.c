@@ -11,8 +11,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "export_queue.h"
-#include "span.h"
+#include "export/export_queue.h"
+#include "span/span.h"
 
 static const char *const keys[] = { "http.method", "http.path", "http.status_code", "error", "k4", "k5",
 				    "k6", "k7", "k8", "k9", "k10", "k11", "k12", "k13", "k14", "k15" };

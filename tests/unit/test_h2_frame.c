@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "h2_frame.h"
+#include "parse/h2_frame.h"
 
 static uint8_t *dup_exact(const void *p, size_t n)
 {

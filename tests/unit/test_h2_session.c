@@ -17,8 +17,8 @@
 #include <string.h>
 
 #include "event_builder.h"
-#include "h2_frame.h"
-#include "proto.h"
+#include "parse/h2_frame.h"
+#include "conn/proto.h"
 
 #define IN SS_DIR_INGRESS
 #define OUT SS_DIR_EGRESS

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "guard_page.h"
-#include "http1_parser.h"
+#include "parse/http1_parser.h"
 
 static int slice_is(struct h1_slice s, const char *str)
 {

@@ -16,8 +16,8 @@
 #include <string.h>
 
 #include "event_builder.h"
-#include "redis_session.h"
-#include "resp_parser.h"
+#include "session/redis_session.h"
+#include "parse/resp_parser.h"
 #include "resp_recordings.h"
 
 #define IN SS_DIR_INGRESS

@@ -1,7 +1,7 @@
 /* The request queue shared by HTTP/1 and Redis: order, bounds, markers. */
 #include <criterion/criterion.h>
 
-#include "request_queue.h"
+#include "session/request_queue.h"
 
 struct item {
 	bool lost;

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "guard_page.h"
-#include "resp_parser.h"
+#include "parse/resp_parser.h"
 #include "resp_recordings.h"
 
 /* ---- rendering a parsed value ---- */

@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "span.h"
+#include "span/span.h"
 
 enum { N_IDS = 100000 };
 

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "span.h"
-#include "span_format.h"
+#include "span/span.h"
+#include "span/span_format.h"
 
 #define TRACE_HEX "4bf92f3577b34da6a3ce929d0e0e4736"
 #define ID_HEX "00f067aa0ba902b7"

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "span_name.h"
+#include "span/span_name.h"
 
 /*
  * Inputs are copied to heap buffers of exactly their length, so a read one

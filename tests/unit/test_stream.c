@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stream.h"
+#include "conn/stream.h"
 
 static enum stream_position advance(struct stream *s, uint32_t seq, uint32_t len, uint64_t *missing)
 {

@@ -14,10 +14,10 @@
 #include <cjson/cJSON.h>
 #include <zlib.h>
 
-#include "span.h"
-#include "span_format.h"
+#include "span/span.h"
+#include "span/span_format.h"
 #include "zipkin.pb-c.h"
-#include "zipkin_proto.h"
+#include "export/zipkin_proto.h"
 
 static void hex(char *out, const uint8_t *in, size_t n)
 {

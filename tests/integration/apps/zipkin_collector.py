@@ -6,7 +6,7 @@ Serves POST /api/v2/spans like Zipkin: a JSON list of spans
 (application/json) or a proto3 ListOfSpans (application/x-protobuf), with or
 without Content-Encoding: gzip. Every span is validated: JSON ones against the
 Span schema of tests/spec/zipkin2-api.yaml, proto3 ones against
-user/zipkin.proto (decoded with a module generated at start-up by
+user/export/zipkin.proto (decoded with a module generated at start-up by
 `protoc --python_out`, no unknown fields, id sizes, enum values, address
 sizes) and then, converted to the JSON model, against the same schema. A body
 that breaks any rule is answered 400 and recorded with its errors.

@@ -15,7 +15,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[3]
 SPEC = Path(os.environ.get("SOCKSPAN_ZIPKIN_SPEC", REPO / "tests" / "spec" / "zipkin2-api.yaml"))
-PROTO = REPO / "user" / "zipkin.proto"
+PROTO = REPO / "user" / "export" / "zipkin.proto"
 
 HEX32 = re.compile(r"[0-9a-f]{32}")
 HEX16 = re.compile(r"[0-9a-f]{16}")

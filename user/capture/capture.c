@@ -1,0 +1,218 @@
+#include "capture/capture.h"
+
+#include <errno.h>
+#include <linux/capability.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "sockspan.skel.h"
+#include "capture/tracefs.h"
+
+#define BTF_PATH "/sys/kernel/btf/vmlinux"
+
+struct capture {
+	struct sockspan_bpf *skel;
+	struct ring_buffer *rb;
+	capture_event_fn fn;
+	void *ctx;
+	uint64_t malformed;
+};
+
+static bool verbose_libbpf;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG && !verbose_libbpf)
+		return 0;
+	if (level == LIBBPF_INFO && !verbose_libbpf)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+static bool has_cap(const struct __user_cap_data_struct d[2], int cap)
+{
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+/* Loading tracing programs needs CAP_SYS_ADMIN, or CAP_BPF + CAP_PERFMON. */
+static int check_privileges(char *err, size_t cap)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = {};
+
+	if (syscall(SYS_capget, &h, d) != 0) {
+		snprintf(err, cap, "cannot read capabilities: %s", strerror(errno));
+		return -1;
+	}
+	if (has_cap(d, CAP_SYS_ADMIN) || (has_cap(d, CAP_BPF) && has_cap(d, CAP_PERFMON)))
+		return 0;
+	snprintf(err, cap, "%s: sockspan needs root (CAP_SYS_ADMIN, or CAP_BPF and CAP_PERFMON) "
+		 "to load its eBPF programs",
+		 geteuid() == 0 ? "missing capabilities" : "not running as root");
+	return -1;
+}
+
+static int on_sample(void *ctx, void *data, size_t size)
+{
+	struct capture *c = ctx;
+	const struct ss_event *ev = data;
+
+	if (size < sizeof(*ev) || ev->cap_len > size - sizeof(*ev) || ev->cap_len > ev->len) {
+		c->malformed++;
+		return 0;
+	}
+	c->fn(c->ctx, ev, (const uint8_t *)(ev + 1));
+	return 0;
+}
+
+struct capture *capture_new(const struct capture_opts *o, capture_event_fn fn, void *ctx,
+			    char *err, size_t cap)
+{
+	struct capture *c;
+	int ncpu, e;
+	uint8_t one = 1;
+
+	verbose_libbpf = o->verbose;
+	libbpf_set_print(libbpf_print);
+	if (check_privileges(err, cap))
+		return NULL;
+	if (access(BTF_PATH, R_OK) != 0) {
+		snprintf(err, cap, "this kernel exposes no BTF (" BTF_PATH " is missing): "
+			 "sockspan needs a kernel built with CONFIG_DEBUG_INFO_BTF (>= 5.8)");
+		return NULL;
+	}
+	if (tracefs_ensure(err, cap))
+		return NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(err, cap, "out of memory");
+		return NULL;
+	}
+	c->fn = fn;
+	c->ctx = ctx;
+	c->skel = sockspan_bpf__open();
+	if (!c->skel) {
+		snprintf(err, cap, "cannot open the BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	c->skel->rodata->self_tgid = getpid();
+	c->skel->rodata->filter_tgid = o->npids > 0;
+	c->skel->rodata->filter_cgroup = o->ncgroups > 0;
+	c->skel->rodata->max_payload = o->max_payload;
+	ncpu = libbpf_num_possible_cpus();
+	if (ncpu <= 0) {
+		snprintf(err, cap, "cannot count CPUs: %s", strerror(-ncpu));
+		goto fail;
+	}
+	bpf_map__set_max_entries(c->skel->maps.scratch, ncpu);
+	bpf_map__set_max_entries(c->skel->maps.events, o->ringbuf_bytes);
+	e = sockspan_bpf__load(c->skel);
+	if (e) {
+		snprintf(err, cap, "cannot load the BPF programs: %s%s", strerror(-e),
+			 o->verbose ? "" : " (run with -v to see the verifier's log)");
+		goto fail;
+	}
+	{
+		/* Every sys_exit program tail-calls this one (see the BPF side). */
+		uint32_t zero = 0;
+		int fd = bpf_program__fd(c->skel->progs.handle_exit);
+
+		if (bpf_map__update_elem(c->skel->maps.exit_handler, &zero, sizeof(zero), &fd, sizeof(fd),
+					 BPF_ANY)) {
+			snprintf(err, cap, "cannot set up the exit handler: %s", strerror(errno));
+			goto fail;
+		}
+	}
+	for (size_t i = 0; i < o->npids; i++) {
+		if (bpf_map__update_elem(c->skel->maps.traced_tgids, &o->pids[i], sizeof(o->pids[i]),
+					 &one, sizeof(one), BPF_ANY)) {
+			snprintf(err, cap, "cannot add pid %u to the filter: %s", o->pids[i], strerror(errno));
+			goto fail;
+		}
+	}
+	for (size_t i = 0; i < o->ncgroups; i++) {
+		if (bpf_map__update_elem(c->skel->maps.traced_cgroups, &o->cgroups[i], sizeof(o->cgroups[i]),
+					 &one, sizeof(one), BPF_ANY)) {
+			snprintf(err, cap, "cannot add cgroup %llu to the filter: %s",
+				 (unsigned long long)o->cgroups[i], strerror(errno));
+			goto fail;
+		}
+	}
+	e = sockspan_bpf__attach(c->skel);
+	if (e) {
+		snprintf(err, cap, "cannot attach to the syscall tracepoints: %s", strerror(-e));
+		goto fail;
+	}
+	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_sample, c, NULL);
+	if (!c->rb) {
+		snprintf(err, cap, "cannot set up the ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	return c;
+fail:
+	capture_free(c);
+	return NULL;
+}
+
+int capture_poll(struct capture *c, int timeout_ms)
+{
+	/* The kernel side wakes us only when the buffer fills (see wakeup_flags in
+	 * the BPF code), so after the wait, read whatever arrived meanwhile. */
+	int n = ring_buffer__poll(c->rb, timeout_ms);
+	int m;
+
+	if (n < 0)
+		return n;
+	m = ring_buffer__consume(c->rb);
+	return m < 0 ? m : n + m;
+}
+
+int capture_drain(struct capture *c)
+{
+	return ring_buffer__consume(c->rb);
+}
+
+void capture_full_payload(struct capture *c, uint64_t sock_ino)
+{
+	uint8_t one = 1;
+
+	/* Best effort: on failure the connection keeps its per-syscall cap. */
+	bpf_map__update_elem(c->skel->maps.full_payload, &sock_ino, sizeof(sock_ino), &one, sizeof(one),
+			     BPF_ANY);
+}
+
+void capture_counters(const struct capture *c, uint64_t out[SS_CNT__MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t vals[ncpu > 0 ? ncpu : 1];
+
+	for (uint32_t i = 0; i < SS_CNT__MAX; i++) {
+		out[i] = 0;
+		if (ncpu <= 0 || bpf_map__lookup_elem(c->skel->maps.counters, &i, sizeof(i), vals,
+						       sizeof(vals), 0))
+			continue;
+		for (int cpu = 0; cpu < ncpu; cpu++)
+			out[i] += vals[cpu];
+	}
+}
+
+uint64_t capture_malformed(const struct capture *c)
+{
+	return c->malformed;
+}
+
+void capture_free(struct capture *c)
+{
+	if (!c)
+		return;
+	ring_buffer__free(c->rb);
+	sockspan_bpf__destroy(c->skel);
+	free(c);
+}

@@ -1,0 +1,189 @@
+#include "conn/conn_tracker.h"
+
+#include <stdlib.h>
+
+#include "conn/conn_table.h"
+#include "conn/proto.h"
+#include "stats.h"
+
+/* Protocols tried, in order, on a new connection's first bytes. */
+static const struct proto_ops *const protocols[PROTO_COUNT] = {
+	[PROTO_HTTP2] = &h2_proto,
+	[PROTO_HTTP1] = &http1_proto,
+	[PROTO_REDIS] = &redis_proto,
+};
+
+/* A gap whose size is unknown (bytes seen twice or out of order). */
+#define GAP_UNKNOWN UINT64_MAX
+
+struct conn_tracker {
+	struct conn_table *conns;
+	conn_tracker_full_payload_fn full_payload;
+	void *full_payload_ctx;
+};
+
+void conn_tracker_on_full_payload(struct conn_tracker *t, conn_tracker_full_payload_fn fn, void *ctx)
+{
+	t->full_payload = fn;
+	t->full_payload_ctx = ctx;
+}
+
+static void release(struct conn *c, void *ctx)
+{
+	(void)ctx;
+	if (c->proto)
+		c->proto->state_free(c->proto_state);
+}
+
+struct conn_tracker *conn_tracker_new(size_t max_conns)
+{
+	struct conn_tracker *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->conns = conn_table_new(max_conns, release, NULL);
+	if (!t->conns) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void conn_tracker_free(struct conn_tracker *t)
+{
+	if (!t)
+		return;
+	conn_table_free(t->conns);
+	free(t);
+}
+
+/* Picks the protocol from the bytes buffered in dir. */
+static void detect(struct conn *c, struct stream *s)
+{
+	bool maybe = false;
+
+	for (size_t i = 0; i < sizeof(protocols) / sizeof(protocols[0]); i++) {
+		enum proto_verdict v = protocols[i]->detect(s->buf, s->len);
+
+		if (v == PROTO_YES) {
+			c->proto_state = protocols[i]->state_new(c);
+			if (c->proto_state)
+				c->proto = protocols[i];
+			c->proto_done = true;
+			return;
+		}
+		maybe |= v == PROTO_NEED_MORE;
+	}
+	if (maybe)
+		return;
+	stream_clear(s);
+	if (++c->detect_tries >= TRACKER_DETECT_TRIES) {
+		c->proto_done = true;
+		stats.proto_unknown++;
+	}
+}
+
+/* n bytes went by in dir without being captured: tell the parser. */
+static void skip(struct conn *c, enum ss_dir dir, uint64_t n, uint64_t now_ns)
+{
+	struct stream *s = &c->streams[dir];
+
+	if (!c->proto) {
+		stream_clear(s);
+		return;
+	}
+	if (c->proto->gap(c->proto_state, c, dir, n, now_ns) < 0)
+		stream_clear(s);
+}
+
+/* By the protocol known when the event arrives: a connection's first bytes
+ * count as PROTO_NONE until they are recognised. */
+static void count_event(const struct conn *c, enum ss_dir dir, uint32_t len)
+{
+	unsigned p = c->proto ? c->proto->id : PROTO_NONE;
+
+	stats.bytes += len;
+	stats.proto_events[p][dir]++;
+	stats.proto_bytes[p][dir] += len;
+}
+
+static void parse(struct conn_tracker *t, struct conn *c, enum ss_dir dir, uint64_t now_ns)
+{
+	struct stream *s = &c->streams[dir];
+
+	if (!c->proto_done)
+		detect(c, s);
+	if (!c->proto) {
+		if (c->proto_done)
+			stream_clear(s);
+		return;
+	}
+	stream_consume(s, c->proto->data(c->proto_state, c, dir, s, now_ns));
+	/* After detection, or a switch (HTTP/1.1 Upgrade: h2c). */
+	if (c->proto && c->proto->full_payload && !c->full_payload_asked && t->full_payload) {
+		t->full_payload(t->full_payload_ctx, c->key.sock_ino);
+		c->full_payload_asked = true;
+	}
+}
+
+void conn_tracker_event(struct conn_tracker *t, const struct ss_event *ev, const uint8_t *payload)
+{
+	enum ss_dir dir = ev->dir ? SS_DIR_INGRESS : SS_DIR_EGRESS;
+	struct conn *c;
+	bool created;
+	uint64_t missing;
+
+	stats.events++;
+	if (ev->type == SS_EV_CLOSE) {
+		struct conn_key k = { .tgid = ev->tgid, .fd = ev->fd, .sock_ino = ev->sock_ino };
+
+		c = conn_table_lookup(t->conns, &k);
+		if (c) {
+			if (c->proto)
+				c->proto->close(c->proto_state, c, ev->ts_ns);
+			conn_table_remove(t->conns, c);
+		}
+		return;
+	}
+	c = conn_table_upsert(t->conns, ev, &created);
+	if (!c)
+		return;
+	count_event(c, dir, ev->len);
+	if (c->proto_done && !c->proto)
+		return; /* not a protocol we parse */
+
+	switch (stream_advance(&c->streams[dir], ev->seq, ev->len, &missing)) {
+	case STREAM_IN_ORDER:
+		break;
+	case STREAM_GAP: /* events lost between this one and the last */
+		stats.stream_gaps += missing;
+		skip(c, dir, missing, ev->ts_ns);
+		break;
+	case STREAM_REWIND:
+		skip(c, dir, GAP_UNKNOWN, ev->ts_ns);
+		break;
+	}
+	if (ev->type == SS_EV_GAP) {
+		skip(c, dir, ev->len, ev->ts_ns);
+		return;
+	}
+	if (stream_append(&c->streams[dir], payload, ev->cap_len, ev->ts_ns) < 0) {
+		stats.stream_overflows++;
+		skip(c, dir, GAP_UNKNOWN, ev->ts_ns);
+	} else {
+		parse(t, c, dir, ev->ts_ns);
+	}
+	/* A payload cut at the capture limit: the rest is a gap of known length. */
+	if (ev->len > ev->cap_len)
+		skip(c, dir, ev->len - ev->cap_len, ev->ts_ns);
+}
+
+size_t conn_tracker_expire(struct conn_tracker *t, uint64_t now_ns, uint64_t idle_ns)
+{
+	return conn_table_expire(t->conns, now_ns, idle_ns);
+}
+
+size_t conn_tracker_count(const struct conn_tracker *t)
+{
+	return conn_table_count(t->conns);
+}

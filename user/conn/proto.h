@@ -1,0 +1,55 @@
+/* The contract between the connection tracker and a protocol parser.
+ *
+ * The tracker owns the bytes (struct stream); a parser sees everything buffered
+ * for one direction, parses what it can and says how much it consumed, exactly
+ * like the pure parsers underneath it. Every protocol's reassembly loop looks
+ * the same. */
+#ifndef SOCKSPAN_PROTO_H
+#define SOCKSPAN_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conn/conn_table.h"
+#include "conn/proto_id.h"
+#include "sockspan_event.h"
+
+enum proto_verdict {
+	PROTO_NO,        /* these bytes are not this protocol */
+	PROTO_YES,       /* they are */
+	PROTO_NEED_MORE, /* too few bytes to tell */
+};
+
+struct proto_ops {
+	const char *name;
+	enum proto_id id;
+	/* Its framing cannot skip bytes it did not see (HTTP/2: frame headers
+	 * inside a long write): the kernel is asked to copy every byte. */
+	bool full_payload;
+	/* Looks at the first bytes a connection carried in one direction. */
+	enum proto_verdict (*detect)(const uint8_t *buf, size_t len);
+	/* Per-connection state; NULL on ENOMEM. */
+	void *(*state_new)(struct conn *c);
+	/* Frees the state; whatever is still in flight is counted as dropped. */
+	void (*state_free)(void *st);
+	/* Parses the bytes buffered for dir (s->buf, s->len). Returns how many were
+	 * consumed, <= s->len; the tracker drops them. now_ns: time of the event
+	 * that delivered the newest bytes. */
+	size_t (*data)(void *st, struct conn *c, enum ss_dir dir, const struct stream *s, uint64_t now_ns);
+	/* n bytes went by in dir without being captured, after everything
+	 * buffered so far. Returns 0 if the parser skipped them in step (inside a
+	 * body of known length), -1 if it lost its place; it then resynchronises
+	 * by itself on a later message start and the tracker drops the buffer.
+	 * n is UINT64_MAX when the size is unknown (bytes seen out of order). */
+	int (*gap)(void *st, struct conn *c, enum ss_dir dir, uint64_t n, uint64_t now_ns);
+	/* The connection closed: finish what the close completes (a body delimited
+	 * by it). Not called for evicted or expired connections: their end is unknown. */
+	void (*close)(void *st, struct conn *c, uint64_t now_ns);
+};
+
+extern const struct proto_ops http1_proto;
+extern const struct proto_ops h2_proto;
+extern const struct proto_ops redis_proto;
+
+#endif

@@ -1,0 +1,447 @@
+#include "export/metrics_server.h"
+
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+/* Scrapers and probes are few; more at once are refused, idle ones dropped. */
+#define MAX_CLIENTS 16
+#define CLIENT_TIMEOUT_S 10
+#define CONTENT_TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
+
+struct metrics_server {
+	struct MHD_Daemon *daemon;
+	struct zipkin_exporter *exporter;
+	pthread_mutex_t lock;       /* guards everything below */
+	struct metrics_snapshot snap;
+	const struct capture *cap;
+	bool ready;                 /* probes attached, capture running */
+	uint64_t kernel[SS_CNT__MAX]; /* last values read */
+};
+
+/* Counters that carry a protocol label: one line per protocol parser. */
+static const struct {
+	const char *protocol;
+	size_t parse_errors;  /* offsetof(struct sockspan_stats, ...) */
+	size_t unmatched;
+} proto_counters[] = {
+	{ "http1", offsetof(struct sockspan_stats, http1_parse_errors),
+	  offsetof(struct sockspan_stats, http1_unmatched) },
+	{ "h2", offsetof(struct sockspan_stats, h2_frame_errors),
+	  offsetof(struct sockspan_stats, h2_streams_unspanned) },
+	{ "redis", offsetof(struct sockspan_stats, redis_parse_errors),
+	  offsetof(struct sockspan_stats, redis_unmatched) },
+};
+
+struct text {
+	char *buf;
+	size_t len, cap;
+	bool oom;
+};
+
+__attribute__((format(printf, 2, 3))) static void put(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+	int n;
+
+	if (t->oom)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			t->oom = true;
+			return;
+		}
+		if ((size_t)n < t->cap - t->len) {
+			t->len += (size_t)n;
+			return;
+		}
+		p = realloc(t->buf, t->cap * 2 + (size_t)n);
+		if (!p) {
+			t->oom = true;
+			return;
+		}
+		t->buf = p;
+		t->cap = t->cap * 2 + (size_t)n;
+	}
+}
+
+static void family(struct text *t, const char *name, const char *type, const char *help)
+{
+	put(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void metric(struct text *t, const char *name, const char *type, const char *help, uint64_t v)
+{
+	family(t, name, type, help);
+	put(t, "%s %llu\n", name, (unsigned long long)v);
+}
+
+static uint64_t field(const struct sockspan_stats *s, size_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)s + off, sizeof(v));
+	return v;
+}
+
+static void render_capture(struct text *t, const struct metrics_snapshot *s, const uint64_t *k)
+{
+	static const char *const dirs[2] = { "egress", "ingress" }; /* enum ss_dir */
+	static const char *const kinds[2] = { "CLIENT", "SERVER" }; /* enum span_kind */
+
+	metric(t, "sockspan_kernel_events_total", "counter", "Events the kernel wrote to the ring buffer.",
+	       k[SS_CNT_EVENTS]);
+	metric(t, "sockspan_ringbuf_lost_events_total", "counter",
+	       "Events lost in the kernel because the ring buffer was full.", k[SS_CNT_RINGBUF_LOST]);
+	metric(t, "sockspan_truncated_payload_bytes_total", "counter",
+	       "Payload bytes moved by traced syscalls but not copied (per-syscall cap, iovec bound).",
+	       k[SS_CNT_TRUNCATED_BYTES]);
+	metric(t, "sockspan_payload_copy_failures_total", "counter",
+	       "Payload reads from user memory that faulted.", k[SS_CNT_COPY_FAILED]);
+	metric(t, "sockspan_malformed_events_total", "counter", "Ring buffer samples too short to be events.",
+	       s->malformed);
+
+	family(t, "sockspan_captured_events_total", "counter",
+	       "Data events handled, by protocol (none: not recognised) and direction (ingress: the traced "
+	       "process read the bytes).");
+	for (unsigned p = 0; p <= PROTO_NONE; p++)
+		for (int d = 0; d < 2; d++)
+			put(t, "sockspan_captured_events_total{protocol=\"%s\",direction=\"%s\"} %llu\n",
+			    proto_id_name(p), dirs[d], (unsigned long long)s->stats.proto_events[p][d]);
+	family(t, "sockspan_captured_bytes_total", "counter",
+	       "Bytes the traced syscalls moved, by protocol and direction.");
+	for (unsigned p = 0; p <= PROTO_NONE; p++)
+		for (int d = 0; d < 2; d++)
+			put(t, "sockspan_captured_bytes_total{protocol=\"%s\",direction=\"%s\"} %llu\n",
+			    proto_id_name(p), dirs[d], (unsigned long long)s->stats.proto_bytes[p][d]);
+
+	metric(t, "sockspan_connections", "gauge", "Connections tracked now.", s->conns_tracked);
+	metric(t, "sockspan_connections_opened_total", "counter", "Connections tracked since start.",
+	       s->stats.conns_opened);
+	metric(t, "sockspan_connections_evicted_total", "counter",
+	       "Connections forgotten because the table was full.", s->stats.conns_evicted);
+	metric(t, "sockspan_connections_expired_total", "counter", "Connections forgotten after being idle.",
+	       s->stats.conns_expired);
+	metric(t, "sockspan_stream_gap_bytes_total", "counter", "Stream bytes lost with events.",
+	       s->stats.stream_gaps);
+	metric(t, "sockspan_stream_resyncs_total", "counter",
+	       "Times a parser lost its place and looked for the next message.", s->stats.stream_resyncs);
+	metric(t, "sockspan_stream_overflows_total", "counter",
+	       "Times a stream buffered too many bytes and dropped them.", s->stats.stream_overflows);
+	metric(t, "sockspan_unknown_protocol_connections_total", "counter",
+	       "Connections whose bytes matched no protocol.", s->stats.proto_unknown);
+
+	family(t, "sockspan_parse_errors_total", "counter", "Malformed messages, by protocol.");
+	for (size_t i = 0; i < sizeof(proto_counters) / sizeof(proto_counters[0]); i++)
+		put(t, "sockspan_parse_errors_total{protocol=\"%s\"} %llu\n", proto_counters[i].protocol,
+		    (unsigned long long)field(&s->stats, proto_counters[i].parse_errors));
+	family(t, "sockspan_unmatched_messages_total", "counter",
+	       "Requests never answered or responses with no request, by protocol.");
+	for (size_t i = 0; i < sizeof(proto_counters) / sizeof(proto_counters[0]); i++)
+		put(t, "sockspan_unmatched_messages_total{protocol=\"%s\"} %llu\n", proto_counters[i].protocol,
+		    (unsigned long long)field(&s->stats, proto_counters[i].unmatched));
+
+	family(t, "sockspan_spans_total", "counter", "Spans produced, by protocol and kind.");
+	for (unsigned p = 0; p <= PROTO_NONE; p++)
+		for (int i = 0; i < 2; i++)
+			put(t, "sockspan_spans_total{protocol=\"%s\",kind=\"%s\"} %llu\n", proto_id_name(p),
+			    kinds[i], (unsigned long long)s->stats.proto_spans[p][i]);
+}
+
+static void render_export(struct text *t, const struct zipkin_exporter_stats *e)
+{
+	static const double bounds[ZIPKIN_NUM_LATENCY_BUCKETS] = ZIPKIN_LATENCY_BUCKETS;
+	static const char *const failures[ZIPKIN_FAIL__MAX] = { "connection_error", "timeout", "tls_error",
+								"error" };
+	uint64_t cumulative = 0;
+
+	family(t, "sockspan_spans_dropped_total", "counter", "Spans not delivered, by reason.");
+	put(t, "sockspan_spans_dropped_total{reason=\"queue_full\"} %llu\n",
+	    (unsigned long long)e->queue.dropped_full);
+	put(t, "sockspan_spans_dropped_total{reason=\"retries_exhausted\"} %llu\n",
+	    (unsigned long long)e->dropped_retries);
+	put(t, "sockspan_spans_dropped_total{reason=\"rejected\"} %llu\n", (unsigned long long)e->dropped_rejected);
+	put(t, "sockspan_spans_dropped_total{reason=\"shutdown\"} %llu\n", (unsigned long long)e->dropped_shutdown);
+	put(t, "sockspan_spans_dropped_total{reason=\"encoding\"} %llu\n", (unsigned long long)e->dropped_encoding);
+	metric(t, "sockspan_export_spans_total", "counter", "Spans the collector accepted.", e->spans_sent);
+	family(t, "sockspan_export_batches_total", "counter", "Batches delivered or given up.");
+	put(t, "sockspan_export_batches_total{result=\"sent\"} %llu\n", (unsigned long long)e->batches_sent);
+	put(t, "sockspan_export_batches_total{result=\"dropped\"} %llu\n", (unsigned long long)e->batches_dropped);
+
+	family(t, "sockspan_export_requests_total", "counter",
+	       "POSTs to the collector, by HTTP status or by why there was none.");
+	for (int st = 1; st < ZIPKIN_STATUS_MAX; st++)
+		if (e->requests_by_status[st])
+			put(t, "sockspan_export_requests_total{status=\"%d\"} %llu\n", st,
+			    (unsigned long long)e->requests_by_status[st]);
+	if (e->requests_by_status[0])
+		put(t, "sockspan_export_requests_total{status=\"other\"} %llu\n",
+		    (unsigned long long)e->requests_by_status[0]);
+	for (int f = 0; f < ZIPKIN_FAIL__MAX; f++)
+		put(t, "sockspan_export_requests_total{status=\"%s\"} %llu\n", failures[f],
+		    (unsigned long long)e->requests_failed[f]);
+
+	family(t, "sockspan_export_request_duration_seconds", "histogram",
+	       "Time of each POST to the collector, answered or not.");
+	for (int i = 0; i < ZIPKIN_NUM_LATENCY_BUCKETS; i++) {
+		cumulative += e->latency_buckets[i];
+		put(t, "sockspan_export_request_duration_seconds_bucket{le=\"%g\"} %llu\n", bounds[i],
+		    (unsigned long long)cumulative);
+	}
+	put(t, "sockspan_export_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+	    (unsigned long long)e->latency_count);
+	put(t, "sockspan_export_request_duration_seconds_sum %.6f\n", e->latency_sum_s);
+	put(t, "sockspan_export_request_duration_seconds_count %llu\n", (unsigned long long)e->latency_count);
+
+	metric(t, "sockspan_export_queue_spans", "gauge", "Spans waiting in the export queue or in flight.",
+	       e->queue.spans);
+	metric(t, "sockspan_export_queue_bytes", "gauge", "Export queue bytes in use.", e->queue.bytes);
+	metric(t, "sockspan_export_queue_capacity_spans", "gauge", "Spans the export queue holds at most.",
+	       e->queue.max_spans);
+	metric(t, "sockspan_export_queue_capacity_bytes", "gauge", "Bytes the export queue holds at most.",
+	       e->queue.max_bytes);
+	metric(t, "sockspan_export_encoded_bytes_total", "counter",
+	       "Encoded batch bytes before compression, every attempt.", e->bytes_encoded);
+	metric(t, "sockspan_export_sent_bytes_total", "counter",
+	       "Request bytes sent to the collector (headers and body), every attempt.", e->bytes_sent);
+}
+
+/* The body of /metrics, malloc'd; NULL on ENOMEM. */
+static char *render(struct metrics_server *m, size_t *len)
+{
+	struct text t = { .cap = 16384 };
+	struct metrics_snapshot snap;
+	struct zipkin_exporter_stats ex;
+	uint64_t k[SS_CNT__MAX];
+
+	pthread_mutex_lock(&m->lock);
+	if (m->cap)
+		capture_counters(m->cap, m->kernel);
+	memcpy(k, m->kernel, sizeof(k));
+	snap = m->snap;
+	pthread_mutex_unlock(&m->lock);
+
+	t.buf = malloc(t.cap);
+	if (!t.buf)
+		return NULL;
+	render_capture(&t, &snap, k);
+	if (m->exporter) {
+		zipkin_exporter_stats(m->exporter, &ex);
+		render_export(&t, &ex);
+	}
+	if (t.oom) {
+		free(t.buf);
+		return NULL;
+	}
+	*len = t.len;
+	return t.buf;
+}
+
+/* Why the agent is not ready, or NULL when it is. */
+static const char *not_ready(struct metrics_server *m)
+{
+	bool ready;
+
+	pthread_mutex_lock(&m->lock);
+	ready = m->ready;
+	pthread_mutex_unlock(&m->lock);
+	if (!ready)
+		return "capture is not running\n";
+	if (m->exporter) {
+		struct zipkin_exporter_stats ex;
+
+		zipkin_exporter_stats(m->exporter, &ex);
+		if (!ex.reachable)
+			return "the collector did not accept the last export\n";
+	}
+	return NULL;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type, char *body,
+			     size_t len, enum MHD_ResponseMemoryMode mode)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
+	enum MHD_Result ret;
+
+	if (!r) {
+		if (mode == MHD_RESPMEM_MUST_FREE)
+			free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result text_reply(struct MHD_Connection *conn, unsigned status, const char *msg)
+{
+	return reply(conn, status, "text/plain; charset=utf-8", (char *)msg, strlen(msg),
+		     MHD_RESPMEM_PERSISTENT);
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+			      const char *version, const char *upload_data, size_t *upload_data_size,
+			      void **req_ctx)
+{
+	struct metrics_server *m = cls;
+	const char *why;
+
+	(void)version;
+	(void)upload_data;
+	(void)upload_data_size;
+	(void)req_ctx;
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		return text_reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
+	if (strcmp(url, "/metrics") == 0) {
+		size_t len = 0;
+		char *body = render(m, &len);
+
+		if (!body)
+			return text_reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+		return reply(conn, MHD_HTTP_OK, CONTENT_TYPE_METRICS, body, len, MHD_RESPMEM_MUST_FREE);
+	}
+	if (strcmp(url, "/healthz") == 0)
+		return text_reply(conn, MHD_HTTP_OK, "ok\n");
+	if (strcmp(url, "/readyz") == 0) {
+		why = not_ready(m);
+		return why ? text_reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, why) : text_reply(conn, MHD_HTTP_OK, "ready\n");
+	}
+	return text_reply(conn, MHD_HTTP_NOT_FOUND, "not found: try /metrics, /healthz or /readyz\n");
+}
+
+/* Splits "HOST:PORT", "[V6]:PORT" or ":PORT". host is "" for any address. */
+static int split_addr(const char *addr, char *host, size_t cap, char *port, size_t pcap)
+{
+	const char *colon, *h = addr;
+	size_t hlen;
+
+	if (addr[0] == '[') {
+		const char *end = strchr(addr, ']');
+
+		if (!end || end[1] != ':')
+			return -1;
+		h = addr + 1;
+		hlen = (size_t)(end - h);
+		colon = end + 1;
+	} else {
+		colon = strrchr(addr, ':');
+		if (!colon)
+			return -1;
+		hlen = (size_t)(colon - addr);
+	}
+	if (hlen >= cap || strlen(colon + 1) >= pcap || !colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		return -1;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	strcpy(port, colon + 1);
+	return atoi(port) > 0 && atoi(port) < 65536 ? 0 : -1;
+}
+
+static struct MHD_Daemon *start_daemon(struct metrics_server *m, unsigned flags, uint16_t port,
+				       const struct sockaddr *sa)
+{
+	struct MHD_Daemon *d;
+	sigset_t all, old;
+
+	/* Signals are for the main thread: it decides when to stop. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (sa)
+		d = MHD_start_daemon(flags, port, NULL, NULL, handle, m, MHD_OPTION_SOCK_ADDR, sa,
+				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CLIENTS,
+				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CLIENT_TIMEOUT_S, MHD_OPTION_END);
+	else
+		d = MHD_start_daemon(flags, port, NULL, NULL, handle, m, MHD_OPTION_CONNECTION_LIMIT,
+				     (unsigned)MAX_CLIENTS, MHD_OPTION_CONNECTION_TIMEOUT,
+				     (unsigned)CLIENT_TIMEOUT_S, MHD_OPTION_END);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return d;
+}
+
+struct metrics_server *metrics_server_start(const char *addr, struct zipkin_exporter *exporter, char *err,
+					    size_t cap)
+{
+	const unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	char host[256], port[8];
+	struct metrics_server *m;
+	uint16_t portnum;
+
+	if (split_addr(addr, host, sizeof(host), port, sizeof(port))) {
+		snprintf(err, cap, "invalid --metrics address '%s' (expected :PORT, HOST:PORT or [IPV6]:PORT)",
+			 addr);
+		return NULL;
+	}
+	portnum = (uint16_t)atoi(port);
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		snprintf(err, cap, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&m->lock, NULL);
+	m->exporter = exporter;
+	if (!host[0]) {
+		/* Every address; IPv4 alone on hosts without IPv6. */
+		m->daemon = start_daemon(m, flags | MHD_USE_DUAL_STACK, portnum, NULL);
+		if (!m->daemon)
+			m->daemon = start_daemon(m, flags, portnum, NULL);
+	} else {
+		struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *ai = NULL;
+		int r = getaddrinfo(host, port, &hints, &ai);
+
+		if (r) {
+			snprintf(err, cap, "--metrics address '%s': %s", addr, gai_strerror(r));
+			free(m);
+			return NULL;
+		}
+		m->daemon = start_daemon(m, flags | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0), portnum,
+					 ai->ai_addr);
+		freeaddrinfo(ai);
+	}
+	if (!m->daemon) {
+		snprintf(err, cap, "cannot serve metrics on '%s' (port in use?)", addr);
+		pthread_mutex_destroy(&m->lock);
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void metrics_server_publish(struct metrics_server *m, const struct metrics_snapshot *snap)
+{
+	pthread_mutex_lock(&m->lock);
+	m->snap = *snap;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void metrics_server_set_capture(struct metrics_server *m, const struct capture *c)
+{
+	pthread_mutex_lock(&m->lock);
+	if (m->cap && !c)
+		capture_counters(m->cap, m->kernel);
+	m->cap = c;
+	m->ready = c != NULL;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void metrics_server_stop(struct metrics_server *m)
+{
+	if (!m)
+		return;
+	MHD_stop_daemon(m->daemon);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}

@@ -1,0 +1,42 @@
+/* The agent's own HTTP endpoints, served by libmicrohttpd from its own thread:
+ *   /metrics  Prometheus text format (capture, parsing, spans, export)
+ *   /healthz  200 while the process runs
+ *   /readyz   200 once the probes are attached and while the exporter (if
+ *             any) reached the collector on its last attempt; 503 otherwise.
+ * It never touches capture state directly: the capture loop publishes a copy
+ * of its counters (metrics_server_publish), kernel counters are read from
+ * the BPF map, exporter counters through zipkin_exporter_stats. */
+#ifndef SOCKSPAN_METRICS_SERVER_H
+#define SOCKSPAN_METRICS_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "capture/capture.h"
+#include "stats.h"
+#include "export/zipkin_exporter.h"
+
+/* What the capture thread publishes. */
+struct metrics_snapshot {
+	struct sockspan_stats stats;
+	uint64_t conns_tracked;   /* connections in the table now */
+	uint64_t malformed;       /* capture_malformed() */
+};
+
+struct metrics_server;
+
+/* Listens on addr: ":PORT" (every address, IPv6 and IPv4 when the host has
+ * IPv6), "HOST:PORT" or "[IPV6]:PORT". exporter may be NULL (no --zipkin);
+ * it must outlive the server. Returns NULL with a message for a person in err. */
+struct metrics_server *metrics_server_start(const char *addr, struct zipkin_exporter *exporter, char *err,
+					    size_t cap);
+/* Capture thread: replaces the published counters. */
+void metrics_server_publish(struct metrics_server *m, const struct metrics_snapshot *snap);
+/* The attached capture (ready), or NULL when capture stops (not ready; the
+ * kernel counters' last values keep being served). c must stay valid until
+ * it is replaced or the server stops. */
+void metrics_server_set_capture(struct metrics_server *m, const struct capture *c);
+/* Stops the thread and frees; NULL is fine. */
+void metrics_server_stop(struct metrics_server *m);
+
+#endif

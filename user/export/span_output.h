@@ -1,0 +1,29 @@
+/* Where finished spans go when no collector is configured: readable lines,
+ * or Zipkin v2 JSON one span per line, to stdout or a file. */
+#ifndef SOCKSPAN_SPAN_OUTPUT_H
+#define SOCKSPAN_SPAN_OUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "span/span.h"
+
+enum span_output_format { SPAN_OUTPUT_TEXT, SPAN_OUTPUT_ZIPKIN_JSON };
+
+struct span_output {
+	FILE *f;
+	enum span_output_format format;
+	bool owns_file;
+	unsigned long long write_errors;
+};
+
+/* path NULL: readable lines on stdout; "-": JSON on stdout; else JSON to that
+ * file (truncated). Returns 0, or -1 with a message in err. */
+int span_output_open(struct span_output *o, const char *path, char *err, size_t cap);
+/* Writes one span (a trace_span_fn: ctx is the struct span_output). */
+void span_output_write(void *ctx, const struct span *s);
+void span_output_flush(struct span_output *o);
+void span_output_close(struct span_output *o);
+
+#endif

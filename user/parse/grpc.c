@@ -1,0 +1,148 @@
+/* gRPC call fields and message counting; see grpc.h. */
+#include "parse/grpc.h"
+
+#include <string.h>
+
+static const char *const status_names[] = {
+	"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+	"ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+	"ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
+	"UNAUTHENTICATED",
+};
+
+void grpc_msgs_feed(struct grpc_msgs *m, const uint8_t *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len && !m->broken) {
+		if (m->left) {
+			size_t n = len - off < m->left ? len - off : m->left;
+
+			m->left -= (uint32_t)n;
+			off += n;
+			if (!m->left)
+				m->messages++;
+			continue;
+		}
+		m->prefix[m->prefix_len++] = buf[off++];
+		if (m->prefix_len < GRPC_PREFIX_LEN)
+			continue;
+		m->prefix_len = 0;
+		/* The flag is 0 or 1; anything else is not a gRPC message. */
+		if (m->prefix[0] > 1) {
+			m->broken = true;
+			return;
+		}
+		m->left = (uint32_t)m->prefix[1] << 24 | (uint32_t)m->prefix[2] << 16 |
+			  (uint32_t)m->prefix[3] << 8 | m->prefix[4];
+		m->bytes += m->left;
+		if (!m->left)
+			m->messages++;
+	}
+}
+
+void grpc_msgs_skip(struct grpc_msgs *m, uint64_t n)
+{
+	if (n == 0)
+		return;
+	if (m->prefix_len || n > m->left) {
+		m->broken = true;
+		return;
+	}
+	m->left -= (uint32_t)n;
+	if (!m->left)
+		m->messages++;
+}
+
+bool grpc_msgs_complete(const struct grpc_msgs *m)
+{
+	return !m->broken && !m->left && !m->prefix_len;
+}
+
+static char lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+bool grpc_is_content_type(const char *v, size_t len)
+{
+	static const char base[] = "application/grpc";
+	size_t n = sizeof(base) - 1;
+
+	if (len < n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (lower(v[i]) != base[i])
+			return false;
+	return len == n || v[n] == '+' || v[n] == ';';
+}
+
+int grpc_parse_status(const char *v, size_t len)
+{
+	int code = 0;
+
+	if (len == 0 || len > GRPC_STATUS_MAX_DIGITS)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -1;
+		code = code * 10 + (v[i] - '0');
+	}
+	return code;
+}
+
+const char *grpc_status_name(int code)
+{
+	if (code < 0 || (size_t)code >= sizeof(status_names) / sizeof(status_names[0]))
+		return NULL;
+	return status_names[code];
+}
+
+int grpc_split_path(const char *path, size_t len, const char **service, size_t *service_len,
+		    const char **method, size_t *method_len)
+{
+	const char *slash;
+
+	if (len < 4 || path[0] != '/')
+		return -1;
+	slash = memchr(path + 1, '/', len - 1);
+	if (!slash || slash == path + 1 || slash == path + len - 1 ||
+	    memchr(slash + 1, '/', (size_t)(path + len - slash - 1)))
+		return -1;
+	*service = path + 1;
+	*service_len = (size_t)(slash - path - 1);
+	*method = slash + 1;
+	*method_len = (size_t)(path + len - slash - 1);
+	return 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = lower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+size_t grpc_message_decode(char *dst, size_t cap, const char *src, size_t len)
+{
+	size_t o = 0;
+
+	if (cap == 0)
+		return 0;
+	for (size_t i = 0; i < len && o + 1 < cap; i++) {
+		int hi, lo;
+
+		if (src[i] == '%' && i + 2 < len && (hi = hexval(src[i + 1])) >= 0 &&
+		    (lo = hexval(src[i + 2])) >= 0) {
+			dst[o++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else {
+			dst[o++] = src[i];
+		}
+	}
+	dst[o] = '\0';
+	return o;
+}

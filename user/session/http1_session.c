@@ -1,0 +1,402 @@
+/* HTTP/1.x exchanges on one connection: requests queued in order (keep-alive,
+ * pipelining), each matched to the next final response, one span per pair.
+ *
+ * One direction carries requests and the other responses: the connection's
+ * role says which, or, for a connection opened before capture started, the
+ * first bytes that parse as a request do (whoever sends the request is the
+ * client). After a gap the parser cannot absorb, a side looks for the next
+ * message start at the beginning of later syscalls' bytes.
+ *
+ * Never a bogus pair: a response is only matched to a request seen before it
+ * started, and when requests or responses are lost, a marker takes their place
+ * in the queue. A response that meets the marker is dropped, and so is every
+ * request queued behind it (pipelined: their answers cannot be told from those
+ * of the lost ones), until a response leaves the queue empty. */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "session/h2_session.h"
+#include "parse/http1_parser.h"
+#include "conn/proto.h"
+#include "session/request_queue.h"
+#include "stats.h"
+#include "trace/trace.h"
+
+/* Pipelined requests awaiting their responses: more means a broken or hostile peer. */
+#define H1_MAX_PENDING 64
+/* Longest method kept: the longest standard one is 17 bytes (VERSION-CONTROL). */
+#define H1_METHOD_MAX 24
+/* Longest request target kept: what a span tag holds. */
+#define H1_TARGET_MAX SPAN_TAG_VALUE_MAX
+
+struct h1_request_rec {
+	bool lost;           /* first: request_queue's marker for lost exchanges */
+	uint64_t start_ns;
+	uint8_t method_len;
+	uint16_t target_len;
+	char method[H1_METHOD_MAX];
+	char target[H1_TARGET_MAX];
+};
+
+enum h1_phase {
+	H1_PHASE_HEAD,   /* expecting a message head */
+	H1_PHASE_BODY,   /* inside a body */
+	H1_PHASE_PAUSED, /* request side, after CONNECT/Upgrade: wait for the answer */
+	H1_PHASE_RESYNC, /* lost: looking for a message start */
+	H1_PHASE_TUNNEL, /* no longer HTTP/1 (101, CONNECT 2xx): ignore */
+};
+
+struct h1_side {
+	enum h1_phase phase;
+	struct h1_body body;
+};
+
+struct h1_state {
+	int req_dir;                    /* enum ss_dir carrying requests, -1 until known */
+	struct h1_side side[2];         /* by enum ss_dir */
+	struct request_queue pending;   /* of struct h1_request_rec */
+	struct h1_request_rec answering;/* request whose response body is being read */
+	bool answering_matched;         /* false: the response being read answers nothing we saw */
+	int status;
+	bool pause_after_body;          /* the request being read offers CONNECT/Upgrade */
+	bool pipelining;                /* a request was ever sent before the previous one was answered */
+	bool h2c;                       /* a 101 switched to HTTP/2: h2_take_over takes the connection */
+};
+
+static void *h1_state_new(struct conn *c)
+{
+	struct h1_state *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		return NULL;
+	request_queue_init(&st->pending, sizeof(struct h1_request_rec), H1_MAX_PENDING, &stats.http1_unmatched);
+	st->req_dir = -1;
+	if (c->role == SS_ROLE_CLIENT)
+		st->req_dir = SS_DIR_EGRESS;
+	else if (c->role == SS_ROLE_SERVER)
+		st->req_dir = SS_DIR_INGRESS;
+	return st;
+}
+
+static void h1_state_free(void *p)
+{
+	struct h1_state *st = p;
+
+	if (!st)
+		return;
+	request_queue_free(&st->pending);
+	free(st);
+}
+
+static enum proto_verdict h1_detect(const uint8_t *buf, size_t len)
+{
+	int rq = h1_looks_like_request((const char *)buf, len);
+	int rs = h1_looks_like_response((const char *)buf, len);
+
+	if (rq == 1 || rs == 1)
+		return PROTO_YES;
+	if (rq == H1_NEED_MORE || rs == H1_NEED_MORE)
+		return PROTO_NEED_MORE;
+	return PROTO_NO;
+}
+
+static void lose_place(struct h1_state *st, enum ss_dir dir)
+{
+	stats.stream_resyncs++;
+	st->side[dir].phase = H1_PHASE_RESYNC;
+	if ((int)dir == st->req_dir) {
+		/* Requests were lost after those queued: their answers will come. */
+		st->pause_after_body = false;
+		request_queue_push_marker(&st->pending);
+		return;
+	}
+	if (st->answering_matched) {
+		/* The response being read is lost with its request. */
+		st->answering_matched = false;
+		stats.http1_unmatched++;
+	}
+	/* Responses were lost: which queued requests they answered is unknown. */
+	if (st->pending.count) {
+		request_queue_drop_all(&st->pending);
+		request_queue_push_marker(&st->pending);
+	}
+}
+
+static void finish_exchange(struct h1_state *st, const struct conn *c, uint64_t end_ns)
+{
+	struct http_exchange ex;
+
+	if (!st->answering_matched)
+		return;
+	st->answering_matched = false;
+	ex.method = st->answering.method;
+	ex.method_len = st->answering.method_len;
+	ex.target = st->answering.target;
+	ex.target_len = st->answering.target_len;
+	ex.status = st->status;
+	ex.start_ns = st->answering.start_ns;
+	ex.end_ns = end_ns;
+	ex.kind = st->req_dir == SS_DIR_EGRESS ? SPAN_KIND_CLIENT : SPAN_KIND_SERVER;
+	trace_http_exchange(c, &ex);
+}
+
+/* A message's last byte was parsed (or skipped) in dir. */
+static void message_done(struct h1_state *st, const struct conn *c, enum ss_dir dir, uint64_t now_ns)
+{
+	struct h1_side *side = &st->side[dir];
+
+	if ((int)dir != st->req_dir)
+		finish_exchange(st, c, now_ns);
+	else if (st->pause_after_body) {
+		side->phase = H1_PHASE_PAUSED;
+		st->pause_after_body = false;
+		return;
+	}
+	if (side->phase == H1_PHASE_BODY)
+		side->phase = H1_PHASE_HEAD;
+}
+
+static void enter_tunnel(struct h1_state *st)
+{
+	st->side[0].phase = H1_PHASE_TUNNEL;
+	st->side[1].phase = H1_PHASE_TUNNEL;
+}
+
+/* Parses one request head at buf. Returns bytes consumed, 0 for need-more, -1 on error. */
+static ssize_t request_head(struct h1_state *st, const struct stream *s, size_t off)
+{
+	struct h1_request req;
+	ssize_t r = h1_parse_request((const char *)s->buf + off, s->len - off, &req);
+	struct h1_side *side = &st->side[st->req_dir];
+	struct h1_request_rec *rec, *front;
+
+	if (r == H1_NEED_MORE)
+		return 0;
+	if (r < 0 || h1_request_body(&req, &side->body) < 0)
+		return -1;
+	if (req.method.len >= H1_METHOD_MAX)
+		return -1;
+	front = request_queue_front(&st->pending);
+	if (front && front->lost && !st->pipelining) {
+		/* A client that waits for each answer before asking again has had
+		 * every earlier request answered: the lost exchanges are over. */
+		request_queue_drop_all(&st->pending);
+	}
+	front = request_queue_front(&st->pending);
+	st->pipelining |= front && !front->lost;
+	rec = request_queue_push(&st->pending);
+	if (rec) {
+		rec->start_ns = stream_ts_at(s, off);
+		rec->method_len = req.method.len;
+		memcpy(rec->method, req.method.p, req.method.len);
+		rec->target_len = req.target.len < H1_TARGET_MAX ? req.target.len : H1_TARGET_MAX;
+		memcpy(rec->target, req.target.p, rec->target_len);
+	} else {
+		stats.http1_pending_overflow++;
+	}
+	side->phase = H1_PHASE_BODY;
+	/* After CONNECT or an Upgrade offer, what follows the request depends on the answer. */
+	st->pause_after_body = (req.method.len == 7 && memcmp(req.method.p, "CONNECT", 7) == 0) ||
+			       h1_find_header(req.headers, req.num_headers, "upgrade");
+	return r;
+}
+
+/* Parses one response head at buf. Returns bytes consumed, 0 for need-more, -1 on error. */
+static ssize_t response_head(struct h1_state *st, const struct conn *c, const struct stream *s,
+			     size_t off, uint64_t now_ns)
+{
+	struct h1_response resp;
+	ssize_t r = h1_parse_response((const char *)s->buf + off, s->len - off, &resp);
+	struct h1_side *side = &st->side[!st->req_dir];
+	struct h1_side *req_side = &st->side[st->req_dir];
+	const struct h1_request_rec *front = request_queue_front(&st->pending);
+	struct h1_slice method = { NULL, 0 };
+
+	if (r == H1_NEED_MORE)
+		return 0;
+	if (r < 0)
+		return -1;
+	/* Interim responses (100 Continue, 103 Early Hints) precede the real one. */
+	if (resp.status >= 100 && resp.status < 200 && resp.status != 101)
+		return r;
+	if (front && front->lost) {
+		/* It answers a lost request, or one queued behind the loss. */
+		stats.http1_unmatched++;
+		st->answering_matched = false;
+		if (st->pending.count > 1) {
+			request_queue_drop_all(&st->pending);
+			request_queue_push_marker(&st->pending);
+		} else {
+			request_queue_pop(&st->pending);
+		}
+	} else if (front && front->start_ns <= stream_ts_at(s, off)) {
+		st->answering = *front;
+		st->answering_matched = true;
+		request_queue_pop(&st->pending);
+		method.p = st->answering.method;
+		method.len = st->answering.method_len;
+	} else {
+		stats.http1_unmatched++;
+		st->answering_matched = false;
+	}
+	st->status = resp.status;
+	if (h1_response_body(&resp, method, &side->body) < 0)
+		return -1;
+	side->phase = H1_PHASE_BODY;
+	if (h1_is_tunnel_response(&resp, method)) {
+		const struct h1_slice *up = h1_find_header(resp.headers, resp.num_headers, "upgrade");
+
+		/* After h2c, the answer to this request is HTTP/2 stream 1: its span comes from there. */
+		st->h2c = resp.status == 101 && up && up->len == 3 && strncasecmp(up->p, "h2c", 3) == 0;
+		if (!st->h2c)
+			finish_exchange(st, c, now_ns);
+		enter_tunnel(st);
+	} else {
+		/* An offer to switch was declined: HTTP/1 goes on. */
+		st->pause_after_body = false;
+		if (req_side->phase == H1_PHASE_PAUSED)
+			req_side->phase = H1_PHASE_HEAD;
+	}
+	return r;
+}
+
+/* The 101 of an h2c upgrade ended at off: HTTP/2 takes the connection and
+ * st is freed, or, without memory for it, the connection is a tunnel. */
+static size_t switch_to_h2(struct h1_state *st, struct conn *c, enum ss_dir dir, const struct stream *s,
+			   size_t off, uint64_t now_ns)
+{
+	struct h2_upgrade_request req = {
+		.method = st->answering.method, .method_len = st->answering.method_len,
+		.target = st->answering.target, .target_len = st->answering.target_len,
+		.start_ns = st->answering.start_ns,
+	};
+	ssize_t r = h2_take_over(c, dir, s, off, st->answering_matched ? &req : NULL);
+
+	if (r >= 0)
+		return (size_t)r;
+	finish_exchange(st, c, now_ns);
+	return s->len;
+}
+
+static size_t h1_data(void *p, struct conn *c, enum ss_dir dir, const struct stream *s, uint64_t now_ns)
+{
+	struct h1_state *st = p;
+	struct h1_side *side = &st->side[dir];
+	const char *buf = (const char *)s->buf;
+	size_t off = 0;
+
+	if (st->req_dir < 0) {
+		int rq = h1_looks_like_request(buf, s->len);
+
+		if (rq == 1)
+			st->req_dir = dir;
+		else if (h1_looks_like_response(buf, s->len) == 1)
+			st->req_dir = !dir;
+		else
+			return rq == H1_NEED_MORE ? 0 : s->len;
+		if (c->role == SS_ROLE_UNKNOWN)
+			c->role = st->req_dir == SS_DIR_EGRESS ? SS_ROLE_CLIENT : SS_ROLE_SERVER;
+	}
+	bool is_req = (int)dir == st->req_dir;
+
+	while (off < s->len) {
+		ssize_t r;
+		int done = 0;
+
+		switch (side->phase) {
+		case H1_PHASE_TUNNEL:
+			return s->len;
+		case H1_PHASE_PAUSED:
+			return off;
+		case H1_PHASE_RESYNC:
+			/* Only a syscall's first bytes can start a message after a loss. */
+			r = is_req ? h1_looks_like_request(buf + off, s->len - off)
+				   : h1_looks_like_response(buf + off, s->len - off);
+			if (r == H1_NEED_MORE)
+				return off;
+			if (r != 1)
+				return s->len;
+			side->phase = H1_PHASE_HEAD;
+			break;
+		case H1_PHASE_HEAD:
+			r = is_req ? request_head(st, s, off) : response_head(st, c, s, off, now_ns);
+			if (r == 0)
+				return off;
+			if (r < 0) {
+				stats.http1_parse_errors++;
+				lose_place(st, dir);
+				return s->len;
+			}
+			off += r;
+			if (st->h2c)
+				return switch_to_h2(st, c, dir, s, off, now_ns);
+			break;
+		case H1_PHASE_BODY:
+			r = h1_body_consume(&side->body, buf + off, s->len - off, &done);
+			if (r < 0) {
+				stats.http1_parse_errors++;
+				lose_place(st, dir);
+				return s->len;
+			}
+			off += r;
+			if (done)
+				message_done(st, c, dir, now_ns);
+			break;
+		}
+	}
+	/* A body that ends with its head (no body, or empty) completes here too. */
+	if (side->phase == H1_PHASE_BODY) {
+		int done = 0;
+
+		h1_body_consume(&side->body, buf + off, 0, &done);
+		if (done)
+			message_done(st, c, dir, now_ns);
+	}
+	return off;
+}
+
+static int h1_gap(void *p, struct conn *c, enum ss_dir dir, uint64_t n, uint64_t now_ns)
+{
+	struct h1_state *st = p;
+	struct h1_side *side = &st->side[dir];
+	int done = 0;
+
+	if (side->phase == H1_PHASE_TUNNEL || side->phase == H1_PHASE_RESYNC)
+		return -1;
+	/* Bytes buffered but unparsed mean a head is cut in two: no recovery. */
+	if (side->phase != H1_PHASE_BODY || c->streams[dir].len != 0 ||
+	    h1_body_skip(&side->body, n, &done) < 0) {
+		lose_place(st, dir);
+		return -1;
+	}
+	if (done)
+		message_done(st, c, dir, now_ns);
+	return 0;
+}
+
+static void h1_close(void *p, struct conn *c, uint64_t now_ns)
+{
+	struct h1_state *st = p;
+
+	/* A body delimited by the connection's end is complete now. */
+	if (st->req_dir >= 0) {
+		struct h1_side *side = &st->side[!st->req_dir];
+
+		if (side->phase == H1_PHASE_BODY && side->body.kind == H1_BODY_UNTIL_CLOSE)
+			finish_exchange(st, c, now_ns);
+	}
+	request_queue_drop_all(&st->pending);
+}
+
+const struct proto_ops http1_proto = {
+	.name = "http1",
+	.id = PROTO_HTTP1,
+	.detect = h1_detect,
+	.state_new = h1_state_new,
+	.state_free = h1_state_free,
+	.data = h1_data,
+	.gap = h1_gap,
+	.close = h1_close,
+};

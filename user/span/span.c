@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: MIT
+/* span.c - span ids, tags and the UTF-8 copy shared by the exporters. */
+#include "span/span.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/*
+ * xoshiro256** per thread: ids are made on the hot path, so no lock and no
+ * syscall per span.  Ids only need to be unique, not secret; the seed comes
+ * from getrandom() once per thread (and again in a forked child, which would
+ * otherwise repeat its parent's ids).
+ */
+static __thread uint64_t rng_state[4];
+static __thread bool rng_seeded;
+static pthread_once_t rng_atfork_once = PTHREAD_ONCE_INIT;
+
+static void rng_atfork_child(void)
+{
+	rng_seeded = false;
+}
+
+static void rng_atfork_register(void)
+{
+	pthread_atfork(NULL, NULL, rng_atfork_child);
+}
+
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void rng_seed(void)
+{
+	uint64_t buf[4] = { 0 };
+	size_t got = 0;
+	struct timespec ts;
+	uint64_t x;
+
+	while (got < sizeof(buf)) {
+		ssize_t r = getrandom((char *)buf + got, sizeof(buf) - got, 0);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		got += (size_t)r;
+	}
+	/*
+	 * Always mix in clock, pid and a per-thread address through splitmix64:
+	 * harmless when getrandom() worked, and it keeps the state distinct per
+	 * thread and never all zero (xoshiro's one bad state) when it did not.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	x = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	x ^= (uint64_t)getpid() << 32;
+	x ^= (uint64_t)(uintptr_t)&rng_state;
+	for (int i = 0; i < 4; i++)
+		rng_state[i] = buf[i] ^ splitmix64(&x);
+	rng_seeded = true;
+}
+
+static inline uint64_t rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t rng_next(void)
+{
+	uint64_t *s = rng_state;
+	uint64_t result, t;
+
+	if (!rng_seeded) {
+		pthread_once(&rng_atfork_once, rng_atfork_register);
+		rng_seed();
+	}
+	result = rotl(s[1] * 5, 7) * 9;
+	t = s[1] << 17;
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
+	return result;
+}
+
+void span_init(struct span *s)
+{
+	uint64_t hi, lo, id;
+
+	memset(s, 0, sizeof(*s));
+	do {
+		hi = rng_next();
+		lo = rng_next();
+	} while (hi == 0 && lo == 0);
+	do
+		id = rng_next();
+	while (id == 0);
+	memcpy(s->trace_id, &hi, 8);
+	memcpy(s->trace_id + 8, &lo, 8);
+	memcpy(s->id, &id, 8);
+}
+
+/*
+ * Length of the well-formed UTF-8 sequence at p (n bytes available), or 0
+ * if p does not start one.  NUL counts as invalid: it would end the C string.
+ * Ranges are RFC 3629 table 3-7, which excludes overlongs and surrogates.
+ */
+static size_t utf8_seq_len(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+	size_t need;
+
+	if (c >= 0x01 && c <= 0x7f)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		need = 1;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		need = 2;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 3;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else {
+		return 0;
+	}
+	if (n < need + 1 || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t k = 2; k <= need; k++)
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+	return need + 1;
+}
+
+size_t span_copy_utf8(char *dst, size_t cap, const char *src, size_t len)
+{
+	const unsigned char *in = (const unsigned char *)src;
+	size_t i = 0, o = 0;
+
+	if (cap == 0)
+		return 0;
+	while (i < len) {
+		size_t n = utf8_seq_len(in + i, len - i);
+
+		if (n == 0) {
+			if (o + 1 > cap - 1)
+				break;
+			dst[o++] = '?';
+			i++;
+			continue;
+		}
+		if (o + n > cap - 1)
+			break;
+		memcpy(dst + o, in + i, n);
+		o += n;
+		i += n;
+	}
+	dst[o] = '\0';
+	return o;
+}
+
+int span_add_tag(struct span *s, const char *key, const char *value, size_t len)
+{
+	struct span_tag *t;
+
+	if (!key || s->num_tags >= SPAN_MAX_TAGS)
+		return -1;
+	t = &s->tags[s->num_tags++];
+	t->key = key;
+	span_copy_utf8(t->value, sizeof(t->value), value, len);
+	return 0;
+}
+
+const char *span_tag(const struct span *s, const char *key)
+{
+	unsigned n = s->num_tags < SPAN_MAX_TAGS ? s->num_tags : SPAN_MAX_TAGS;
+
+	for (unsigned i = 0; i < n; i++)
+		if (s->tags[i].key && strcmp(s->tags[i].key, key) == 0)
+			return s->tags[i].value;
+	return NULL;
+}
+
+const char *span_kind_str(enum span_kind k)
+{
+	switch (k) {
+	case SPAN_KIND_CLIENT:
+		return "CLIENT";
+	case SPAN_KIND_SERVER:
+		return "SERVER";
+	}
+	return "";
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+int span_endpoint_ip(const struct span_endpoint *e, const uint8_t **addr)
+{
+	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (e->family == AF_INET || (e->family == AF_INET6 && memcmp(e->addr, v4mapped, sizeof(v4mapped)) == 0)) {
+		*addr = e->family == AF_INET ? e->addr : e->addr + sizeof(v4mapped);
+		return all_zero(*addr, 4) ? 0 : AF_INET;
+	}
+	if (e->family != AF_INET6 || all_zero(e->addr, 16))
+		return 0;
+	*addr = e->addr;
+	return AF_INET6;
+}

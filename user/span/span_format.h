@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * span_format.h - a span as one human-readable line or as Zipkin v2 JSON
+ * (the Span definition of zipkin2-api.yaml).  The Zipkin HTTP exporter
+ * builds its POST body from span_to_zipkin_json(), so there is one mapping.
+ */
+#ifndef SOCKSPAN_SPAN_FORMAT_H
+#define SOCKSPAN_SPAN_FORMAT_H
+
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "span/span.h"
+
+/*
+ * Write one readable line, newline-terminated:
+ *   "2026-11-21T22:45:47.123456Z python3 SERVER get /users/{id} 200 1.234ms 4bf92f3577b34da6a3ce929d0e0e4736"
+ * UTC time of timestamp_us with microseconds, local service name, kind,
+ * name, status (the http.status_code tag, else grpc.status_code, else the
+ * error tag: a Redis error code), duration in ms with 3 decimals (truncated,
+ * 0 stays "0.000ms"), trace id in 32 hex.  An empty service name, name or a
+ * missing status is written "-"; control bytes and invalid UTF-8 in any
+ * field are written '?' so one span is always exactly one line.
+ * Returns what fprintf returns (negative on error).
+ */
+int span_format_text(FILE *out, const struct span *s);
+
+/*
+ * Build the Zipkin v2 JSON object for s; the cJSON tree is owned by the
+ * caller (cJSON_Delete).  Fields, in this order:
+ *   traceId (32 lowercase hex), id (16 hex), parentId (only if has_parent),
+ *   kind (omitted for an unknown value), name (omitted if ""),
+ *   timestamp (omitted if 0), duration (>= 1), localEndpoint,
+ *   remoteEndpoint, tags.
+ * timestamp and duration are written as exact integers (cJSON would print
+ * large doubles as 1.7e+15) and clamped to INT64_MAX.
+ * An endpoint has serviceName (omitted if ""), ipv4 or ipv6 (omitted for no
+ * family or an unspecified address; an IPv4-mapped IPv6 address is written
+ * as ipv4, as the spec asks) and port (omitted if 0); an endpoint with none
+ * of these is omitted.  tags holds every tag in order (the first of
+ * duplicate keys wins) and then "process.pid" (decimal string, omitted when
+ * pid is 0; it replaces a tag of the same name); it is omitted when empty.
+ * Strings are made valid UTF-8 with span_copy_utf8().
+ * Returns NULL only on allocation failure.
+ */
+cJSON *span_to_zipkin_json(const struct span *s);
+
+/*
+ * Write s as one line of JSON (cJSON_PrintUnformatted of the above) and '\n'.
+ * Returns 0, or -1 on allocation or write failure.
+ */
+int span_format_zipkin_line(FILE *out, const struct span *s);
+
+#endif /* SOCKSPAN_SPAN_FORMAT_H */
