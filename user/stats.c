@@ -1,3 +1,0 @@
-#include "stats.h"
-
-struct sockspan_stats stats;
