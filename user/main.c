@@ -18,11 +18,12 @@
 #include "capture/clock.h"
 #include "conn/conn_tracker.h"
 #include "export/metrics_server.h"
-#include "session/redis_session.h"
 #include "export/span_output.h"
-#include "stats.h"
-#include "trace/trace.h"
 #include "export/zipkin_exporter.h"
+#include "session/exchange.h"
+#include "session/protocols.h"
+#include "stats.h"
+#include "trace/tracer.h"
 
 #define SOCKSPAN_VERSION "0.1.0"
 /* --pid may be given this many times (the kernel filter map holds 1024). */
@@ -31,6 +32,9 @@
 #define MAX_CGROUPS 4096
 /* Connections tracked at once; beyond it the least recently active is evicted. */
 #define MAX_CONNS 65536
+/* Exchanges in flight at once: H2_MAX_STREAMS or REDIS_MAX_PENDING per
+ * connection at most, far fewer in practice. */
+#define MAX_EXCHANGES (1u << 20)
 /* A connection with no traffic for this long is forgotten (its role stays in
  * the kernel's map, so it is picked up again if it wakes). */
 #define CONN_IDLE_NS (300ull * 1000000000)
@@ -75,6 +79,7 @@ struct options {
 	double flush_timeout_s;
 	double retry_timeout_s;
 	const char *metrics_addr;
+	bool redis_statement;
 };
 
 static void usage(FILE *f)
@@ -95,6 +100,7 @@ static void usage(FILE *f)
 		"      --max-payload BYTES  payload bytes captured per syscall (1-%d, default %d)\n"
 		"      --ringbuf-mb MB      kernel ring buffer size, a power of two (default %d)\n"
 		"      --redis-statement    tag Redis spans with db.statement: the command, arguments as '?'\n"
+
 		"  -v, --verbose            show libbpf's messages (the verifier's log on failure)\n"
 		"  -h, --help               this help\n"
 		"  -V, --version            print the version\n"
@@ -346,7 +352,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->metrics_addr = optarg;
 			break;
 		case OPT_REDIS_STATEMENT:
-			redis_set_record_statement(true);
+			o->redis_statement = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -382,22 +388,9 @@ static void on_event(void *ctx, const struct ss_event *ev, const uint8_t *payloa
 	conn_tracker_event(ctx, ev, payload);
 }
 
-/* Where spans go: the collector, the output, or both. */
-struct sinks {
-	struct zipkin_exporter *exporter;
-	struct span_output *out;
-};
-
-static void emit(void *ctx, const struct span *s)
+static void export_span(void *ctx, const struct span *s)
 {
-	const struct sinks *k = ctx;
-
-	if (s->proto <= PROTO_NONE && (unsigned)s->kind < 2)
-		stats.proto_spans[s->proto][s->kind]++;
-	if (k->exporter)
-		zipkin_exporter_enqueue(k->exporter, s);
-	if (k->out)
-		span_output_write(k->out, s);
+	zipkin_exporter_enqueue(ctx, s);
 }
 
 static struct zipkin_exporter *start_exporter(const struct options *o)
@@ -424,10 +417,11 @@ static struct zipkin_exporter *start_exporter(const struct options *o)
 	return e;
 }
 
-static void publish(struct metrics_server *m, const struct capture *cap, const struct conn_tracker *tracker)
+static void publish(struct metrics_server *m, const struct capture *cap, const struct conn_tracker *tracker,
+		    const struct sockspan_stats *stats)
 {
 	struct metrics_snapshot snap = {
-		.stats = stats,
+		.stats = *stats,
 		.conns_tracked = conn_tracker_count(tracker),
 		.malformed = capture_malformed(cap),
 	};
@@ -449,7 +443,8 @@ static void report_export(struct zipkin_exporter *e)
 		(unsigned long long)st.dropped_encoding);
 }
 
-static void report(const struct capture *cap, const struct conn_tracker *tracker)
+static void report(const struct capture *cap, const struct conn_tracker *tracker,
+		   const struct sockspan_stats *stats)
 {
 	uint64_t k[SS_CNT__MAX];
 
@@ -461,24 +456,31 @@ static void report(const struct capture *cap, const struct conn_tracker *tracker
 		"http1: %llu parse errors, %llu unmatched; "
 		"h2: %llu frame errors, %llu hpack errors, %llu streams unspanned, %llu streams untracked; "
 		"redis: %llu parse errors, %llu unmatched, %llu pushes\n",
-		(unsigned long long)stats.spans, (unsigned long long)k[SS_CNT_EVENTS],
+		(unsigned long long)stats->spans, (unsigned long long)k[SS_CNT_EVENTS],
 		(unsigned long long)k[SS_CNT_RINGBUF_LOST], (unsigned long long)capture_malformed(cap),
-		(unsigned long long)k[SS_CNT_TRUNCATED_BYTES], (unsigned long long)stats.conns_opened,
-		conn_tracker_count(tracker), (unsigned long long)stats.conns_evicted,
-		(unsigned long long)stats.stream_gaps, (unsigned long long)stats.stream_resyncs,
-		(unsigned long long)stats.proto_unknown, (unsigned long long)stats.http1_parse_errors,
-		(unsigned long long)stats.http1_unmatched, (unsigned long long)stats.h2_frame_errors,
-		(unsigned long long)stats.h2_hpack_errors, (unsigned long long)stats.h2_streams_unspanned,
-		(unsigned long long)stats.h2_streams_overflow, (unsigned long long)stats.redis_parse_errors,
-		(unsigned long long)stats.redis_unmatched, (unsigned long long)stats.redis_pushes);
+		(unsigned long long)k[SS_CNT_TRUNCATED_BYTES], (unsigned long long)stats->conns_opened,
+		conn_tracker_count(tracker), (unsigned long long)stats->conns_evicted,
+		(unsigned long long)stats->stream_gaps, (unsigned long long)stats->stream_resyncs,
+		(unsigned long long)stats->proto_unknown, (unsigned long long)stats->http1_parse_errors,
+		(unsigned long long)stats->http1_unmatched, (unsigned long long)stats->h2_frame_errors,
+		(unsigned long long)stats->h2_hpack_errors, (unsigned long long)stats->h2_streams_unspanned,
+		(unsigned long long)stats->h2_streams_overflow, (unsigned long long)stats->redis_parse_errors,
+		(unsigned long long)stats->redis_unmatched, (unsigned long long)stats->redis_pushes);
 }
 
 int main(int argc, char **argv)
 {
 	static struct options opts;
+	static struct sockspan_stats stats;
 	struct capture_opts copts = {};
 	struct span_output out = {};
-	struct sinks sinks = {};
+	struct span_opts span_opts = {};
+	struct tracer_opts topts = { .span = &span_opts, .max_exchanges = MAX_EXCHANGES };
+	struct session_env env = { .stats = &stats };
+	struct conn_tracker_opts kopts = {
+		.max_conns = MAX_CONNS, .protocols = session_protocols, .env = &env, .stats = &stats,
+	};
+	struct tracer *tracer = NULL;
 	struct conn_tracker *tracker = NULL;
 	struct capture *cap = NULL;
 	struct zipkin_exporter *exporter = NULL;
@@ -492,25 +494,33 @@ int main(int argc, char **argv)
 	if (r)
 		return r > 0 ? 0 : 2;
 
+	topts.service_name = opts.service_name;
+	span_opts.redis_statement = opts.redis_statement;
+	tracer = tracer_new(&topts, &stats);
+	if (!tracer) {
+		fprintf(stderr, "sockspan: out of memory\n");
+		goto cleanup;
+	}
+	env.sink = tracer_exchange_sink(tracer);
+	tracker = conn_tracker_new(&kopts);
+	if (!tracker) {
+		fprintf(stderr, "sockspan: out of memory\n");
+		goto cleanup;
+	}
 	/* With a collector, stdout stays quiet unless -o asks for a copy. */
 	if (!opts.zipkin_url || opts.output) {
 		if (span_output_open(&out, opts.output, err, sizeof(err))) {
 			fprintf(stderr, "sockspan: %s\n", err);
-			return 1;
+			goto cleanup;
 		}
-		sinks.out = &out;
-	}
-	tracker = conn_tracker_new(MAX_CONNS);
-	if (!tracker) {
-		fprintf(stderr, "sockspan: out of memory\n");
-		goto cleanup;
+		tracer_add_sink(tracer, span_output_write, &out);
 	}
 	/* Before any other thread: libcurl's global set-up is not thread-safe. */
 	if (opts.zipkin_url) {
 		exporter = start_exporter(&opts);
 		if (!exporter)
 			goto cleanup;
-		sinks.exporter = exporter;
+		tracer_add_sink(tracer, export_span, exporter);
 	}
 	if (opts.metrics_addr) {
 		metrics = metrics_server_start(opts.metrics_addr, exporter, err, sizeof(err));
@@ -520,7 +530,6 @@ int main(int argc, char **argv)
 		}
 	}
 	clock_sync();
-	trace_set_sink(emit, &sinks, opts.service_name);
 
 	copts.pids = opts.pids;
 	copts.npids = opts.npids;
@@ -556,10 +565,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "sockspan: ring buffer: %s\n", strerror(-r));
 			goto cleanup;
 		}
-		if (sinks.out)
+		if (out.f)
 			span_output_flush(&out);
 		if (metrics)
-			publish(metrics, cap, tracker);
+			publish(metrics, cap, tracker, &stats);
 		now = clock_mono_now_ns();
 		if (opts.duration_s > 0 && now - start_ns >= (uint64_t)(opts.duration_s * 1e9))
 			break;
@@ -573,12 +582,12 @@ int main(int argc, char **argv)
 	 * those queued for the collector get until the flush deadline. */
 	capture_drain(cap);
 	if (metrics) {
-		publish(metrics, cap, tracker);
+		publish(metrics, cap, tracker, &stats);
 		metrics_server_set_capture(metrics, NULL);
 	}
 	if (exporter)
 		zipkin_exporter_stop(exporter, (uint64_t)(opts.flush_timeout_s * 1e9));
-	report(cap, tracker);
+	report(cap, tracker, &stats);
 	if (exporter)
 		report_export(exporter);
 	ret = 0;
@@ -587,6 +596,7 @@ cleanup:
 	capture_free(cap);
 	zipkin_exporter_free(exporter);
 	conn_tracker_free(tracker);
+	tracer_free(tracer);
 	span_output_close(&out);
 	return ret;
 }

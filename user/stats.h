@@ -1,5 +1,6 @@
 /* Userspace counters of what was seen, dropped or refused: printed at exit
- * (and, later, served as metrics). Single-threaded: the capture loop owns them. */
+ * and served as metrics. One struct per pipeline, owned by main and passed to
+ * every stage that counts (the capture thread alone writes it). */
 #ifndef SOCKSPAN_STATS_H
 #define SOCKSPAN_STATS_H
 
@@ -29,12 +30,11 @@ struct sockspan_stats {
 	uint64_t redis_unmatched;     /* Redis replies with no command to answer, or commands never answered */
 	uint64_t redis_pending_overflow; /* pipelined Redis commands beyond REDIS_MAX_PENDING */
 	uint64_t redis_pushes;        /* pub/sub messages and RESP3 pushes: counted, no span */
+	uint64_t exchanges_untracked; /* exchanges that got no span: the table of exchanges in flight was full */
 	uint64_t spans;               /* spans written */
 	uint64_t proto_spans[PROTO_COUNT + 1][2];  /* spans written, by protocol and enum span_kind */
 	uint64_t proto_events[PROTO_COUNT + 1][2]; /* data and sendfile events, by protocol and enum ss_dir */
 	uint64_t proto_bytes[PROTO_COUNT + 1][2];  /* bytes those events moved, by protocol and enum ss_dir */
 };
-
-extern struct sockspan_stats stats;
 
 #endif

@@ -18,10 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conn/conn_tracker.h"
+#include "fuzz_pipeline.h"
 #include "sockspan_event.h"
 #include "span/span.h"
-#include "trace/trace.h"
 
 static void sink(void *ctx, const struct span *s)
 {
@@ -33,6 +32,7 @@ static void sink(void *ctx, const struct span *s)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	struct fuzz_pipeline pl;
 	struct conn_tracker *t;
 	uint32_t seq[2] = { 0xfffff000u, 0x7ffff000u };
 	uint64_t ts = 1000000000ull;
@@ -42,10 +42,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	role = data[0] % 3;
-	trace_set_sink(sink, NULL, NULL);
-	t = conn_tracker_new(16);
-	if (!t)
+	if (fuzz_pipeline_new(&pl, sink, false) < 0)
 		return 0;
+	t = pl.tracker;
 	while (off + 3 <= size) {
 		uint8_t ctl = data[off];
 		size_t len = (size_t)data[off + 1] << 8 | data[off + 2];
@@ -89,6 +88,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			conn_tracker_event(t, &ev, NULL);
 		}
 	}
-	conn_tracker_free(t);
+	fuzz_pipeline_free(&pl);
 	return 0;
 }

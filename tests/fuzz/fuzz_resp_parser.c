@@ -28,12 +28,10 @@
 #include <string.h>
 
 #include "capture/clock.h"
-#include "conn/conn_tracker.h"
-#include "session/redis_session.h"
+#include "fuzz_pipeline.h"
 #include "parse/resp_parser.h"
 #include "sockspan_event.h"
 #include "span/span.h"
-#include "trace/trace.h"
 
 /* Streams fed byte by byte too, up to this size: bigger ones add little. */
 #define FUZZ_BYTEWISE_MAX 4096
@@ -270,14 +268,15 @@ static struct ss_event event_at(uint8_t role, enum ss_dir dir, uint32_t seq, uin
 
 static void fuzz_session(const uint8_t *data, size_t size, uint8_t **streams, size_t *lens)
 {
-	struct conn_tracker *t = conn_tracker_new(16);
+	struct fuzz_pipeline pl;
+	struct conn_tracker *t;
 	uint32_t seq[2] = { 0xfffff000u, 0x7ffff000u };
 	uint64_t ts = 1000000000ull, ino = 1;
 	uint8_t role = data[0] % 3;
 	size_t off = 1;
 
-	CHECK(t != NULL);
-	redis_set_record_statement(data[0] & 0x80);
+	CHECK(fuzz_pipeline_new(&pl, sink, data[0] & 0x80) == 0);
+	t = pl.tracker;
 	while (off + 3 <= size) {
 		uint8_t ctl = data[off];
 		size_t len = (size_t)data[off + 1] << 8 | data[off + 2];
@@ -305,7 +304,7 @@ static void fuzz_session(const uint8_t *data, size_t size, uint8_t **streams, si
 			conn_tracker_event(t, &ev, NULL);
 		}
 	}
-	conn_tracker_free(t);
+	fuzz_pipeline_free(&pl);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -313,7 +312,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	clock_sync();
-	trace_set_sink(sink, NULL, NULL);
 	return 0;
 }
 

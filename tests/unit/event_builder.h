@@ -1,6 +1,7 @@
 /*
- * Synthetic capture events for the tracker tests, and a span sink that
- * records what trace.c emits.
+ * Synthetic capture events for the tracker tests, driving the pipeline the
+ * agent runs (conn_tracker -> sessions -> tracer), and a span sink that
+ * records what the tracer emits.
  *
  * A struct eb_conn stands for one traced socket: it keeps the next TCP
  * sequence number of each direction, so consecutive events are in order
@@ -24,10 +25,12 @@
 
 #include "capture/clock.h"
 #include "conn/conn_tracker.h"
+#include "session/exchange.h"
+#include "session/protocols.h"
 #include "sockspan_event.h"
 #include "span/span.h"
 #include "stats.h"
-#include "trace/trace.h"
+#include "trace/tracer.h"
 
 /* The clock step between two events: 1 us, so durations are exact in us. */
 #define EB_TICK_NS 1000ull
@@ -60,6 +63,12 @@ struct eb_span {
 	uint8_t laddr[4], raddr[4];
 };
 
+/* The pipeline under test, what main owns in the agent: counters, span
+ * options, the tracer (one per test, made by eb_tracker) and its sink. */
+__attribute__((unused)) static struct sockspan_stats stats;
+__attribute__((unused)) static struct span_opts eb_span_opts;
+__attribute__((unused)) static struct tracer *eb_tracer;
+__attribute__((unused)) static struct session_env eb_env;
 __attribute__((unused)) static struct eb_span eb_spans[EB_MAX_SPANS];
 __attribute__((unused)) static size_t eb_nspans;
 __attribute__((unused)) static uint64_t eb_clock_ns = 1000000000ull;
@@ -72,7 +81,7 @@ static inline void eb_copy_tag(const struct span *s, const char *key, char *dst,
 	snprintf(dst, SPAN_TAG_VALUE_MAX, "%s", v ? v : "");
 }
 
-static inline void eb_sink(void *ctx, const struct span *s)
+static void eb_sink(void *ctx, const struct span *s)
 {
 	struct eb_span *o;
 
@@ -96,14 +105,50 @@ static inline void eb_sink(void *ctx, const struct span *s)
 	memcpy(o->raddr, s->remote.addr, 4);
 }
 
-/* Fresh counters, sink and clock: call from every test's init. */
+static void eb_sink(void *ctx, const struct span *s);
+/* Where the tracer's spans go: eb_sink unless a suite's init says otherwise. */
+__attribute__((unused)) static span_sink_fn eb_sink_fn;
+
+/* Fresh counters, options, sink and clock: call from every test's init. */
 static inline void eb_setup(void)
 {
 	memset(&stats, 0, sizeof(stats));
+	memset(&eb_span_opts, 0, sizeof(eb_span_opts));
+	tracer_free(eb_tracer);
+	eb_tracer = NULL;
+	eb_sink_fn = eb_sink;
 	eb_nspans = 0;
 	eb_clock_ns = 1000000000ull;
 	clock_sync();
-	trace_set_sink(eb_sink, NULL, NULL);
+}
+
+/* After a test that freed its trackers: every exchange a session started was
+ * ended or dropped (none leaks in the tracer). */
+static inline void eb_teardown(void)
+{
+	if (eb_tracer)
+		cr_expect_eq(tracer_in_flight(eb_tracer), 0, "%zu exchanges still in flight",
+			     tracer_in_flight(eb_tracer));
+}
+
+/* A connection tracker (max_conns connections) feeding the test's tracer. */
+static inline struct conn_tracker *eb_tracker(size_t max_conns)
+{
+	struct tracer_opts to = { .span = &eb_span_opts, .max_exchanges = 1u << 16 };
+	struct conn_tracker_opts o = {
+		.max_conns = max_conns, .protocols = session_protocols, .env = &eb_env, .stats = &stats,
+	};
+	struct conn_tracker *t;
+
+	if (!eb_tracer) {
+		eb_tracer = tracer_new(&to, &stats);
+		cr_assert_not_null(eb_tracer);
+		cr_assert_eq(tracer_add_sink(eb_tracer, eb_sink_fn, NULL), 0);
+	}
+	eb_env = (struct session_env){ .sink = tracer_exchange_sink(eb_tracer), .stats = &stats };
+	t = conn_tracker_new(&o);
+	cr_assert_not_null(t);
+	return t;
 }
 
 /* A connection whose sequence numbers cross 2^32 after 0x100 bytes. */

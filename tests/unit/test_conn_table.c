@@ -78,7 +78,7 @@ TestSuite(conn_table, .init = table_setup);
 
 Test(conn_table, upsert_creates_once_and_copies_the_event)
 {
-	struct conn_table *t = conn_table_new(16, record_release, &nreleased);
+	struct conn_table *t = conn_table_new(16, record_release, &nreleased, &stats);
 	struct ss_event ev = ev_at(42, 7, 9001, 100);
 	struct conn *c, *again;
 	bool created = false;
@@ -123,7 +123,7 @@ Test(conn_table, upsert_creates_once_and_copies_the_event)
 
 Test(conn_table, unknown_role_is_taken_from_a_later_event_but_a_known_one_is_kept)
 {
-	struct conn_table *t = conn_table_new(16, record_release, &nreleased);
+	struct conn_table *t = conn_table_new(16, record_release, &nreleased, &stats);
 	struct ss_event ev = ev_at(1, 3, 5, 10);
 	struct conn *c;
 	bool created;
@@ -141,7 +141,7 @@ Test(conn_table, unknown_role_is_taken_from_a_later_event_but_a_known_one_is_kep
 
 Test(conn_table, same_fd_different_inode_is_another_connection)
 {
-	struct conn_table *t = conn_table_new(16, record_release, &nreleased);
+	struct conn_table *t = conn_table_new(16, record_release, &nreleased, &stats);
 	struct conn *a = upsert(t, 10, 4, 1000, 1, true);
 	struct conn *b = upsert(t, 10, 4, 1001, 2, true);
 	struct conn *c = upsert(t, 11, 4, 1000, 3, true);
@@ -161,7 +161,7 @@ Test(conn_table, same_fd_different_inode_is_another_connection)
 
 Test(conn_table, full_table_evicts_the_least_recently_active)
 {
-	struct conn_table *t = conn_table_new(3, record_release, &nreleased);
+	struct conn_table *t = conn_table_new(3, record_release, &nreleased, &stats);
 
 	upsert(t, 1, 1, 1, 100, true);
 	upsert(t, 1, 2, 2, 200, true);
@@ -193,7 +193,7 @@ Test(conn_table, full_table_evicts_the_least_recently_active)
 
 Test(conn_table, expire_frees_only_idle_connections)
 {
-	struct conn_table *t = conn_table_new(16, record_release, &nreleased);
+	struct conn_table *t = conn_table_new(16, record_release, &nreleased, &stats);
 
 	upsert(t, 1, 1, 1, 1000, true);
 	upsert(t, 1, 2, 2, 2000, true);
@@ -221,7 +221,7 @@ Test(conn_table, expire_frees_only_idle_connections)
 Test(conn_table, many_connections_grow_the_table)
 {
 	const unsigned n = 10000;
-	struct conn_table *t = conn_table_new(n, record_release, &nreleased);
+	struct conn_table *t = conn_table_new(n, record_release, &nreleased, &stats);
 
 	for (unsigned i = 0; i < n; i++)
 		upsert(t, 100 + i % 7, (int32_t)(i % 1000), 5000000 + i, i, true);
@@ -257,7 +257,7 @@ Test(conn_table, many_connections_grow_the_table)
 Test(conn_table, thousands_of_inodes_on_one_fd)
 {
 	const unsigned n = 3000;
-	struct conn_table *t = conn_table_new(n, record_release, &nreleased);
+	struct conn_table *t = conn_table_new(n, record_release, &nreleased, &stats);
 
 	for (unsigned i = 0; i < n; i++)
 		upsert(t, 100, 3, 900000 + i, i, true);
@@ -280,7 +280,7 @@ Test(conn_table, free_null_is_harmless)
 
 /* ---- conn_tracker: events to connections ---- */
 
-TestSuite(conn_tracker, .init = eb_setup);
+TestSuite(conn_tracker, .init = eb_setup, .fini = eb_teardown);
 
 static const char get_a[] = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n";
 static const char get_b[] = "GET /b HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -289,7 +289,7 @@ static const char nf_404[] = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\
 
 Test(conn_tracker, fd_reuse_is_a_new_connection_and_close_frees)
 {
-	struct conn_tracker *t = conn_tracker_new(64);
+	struct conn_tracker *t = eb_tracker(64);
 	struct eb_conn a = eb_open(t, 100, 5, 7000, SS_ROLE_SERVER);
 	struct eb_conn b = eb_open(t, 100, 5, 7001, SS_ROLE_SERVER);
 	uint64_t ta, tb, tb_end, ta_end;
@@ -328,7 +328,7 @@ Test(conn_tracker, fd_reuse_is_a_new_connection_and_close_frees)
 
 Test(conn_tracker, close_counts_unanswered_requests)
 {
-	struct conn_tracker *t = conn_tracker_new(64);
+	struct conn_tracker *t = eb_tracker(64);
 	struct eb_conn a = eb_open(t, 100, 5, 7000, SS_ROLE_CLIENT);
 
 	eb_str(&a, SS_DIR_EGRESS, get_a);
@@ -342,7 +342,7 @@ Test(conn_tracker, close_counts_unanswered_requests)
 
 Test(conn_tracker, same_fd_in_another_process_is_another_connection)
 {
-	struct conn_tracker *t = conn_tracker_new(64);
+	struct conn_tracker *t = eb_tracker(64);
 	struct eb_conn a = eb_open(t, 100, 5, 7000, SS_ROLE_SERVER);
 	struct eb_conn b = eb_open(t, 200, 5, 7000, SS_ROLE_CLIENT);
 	uint64_t t0, t1;
@@ -358,7 +358,7 @@ Test(conn_tracker, same_fd_in_another_process_is_another_connection)
 
 Test(conn_tracker, expire_forgets_idle_connections)
 {
-	struct conn_tracker *t = conn_tracker_new(64);
+	struct conn_tracker *t = eb_tracker(64);
 	struct eb_conn a = eb_open(t, 100, 5, 7000, SS_ROLE_SERVER);
 	struct eb_conn b = eb_open(t, 100, 6, 7001, SS_ROLE_SERVER);
 	uint64_t tb, te;
@@ -378,7 +378,7 @@ Test(conn_tracker, expire_forgets_idle_connections)
 
 Test(conn_tracker, full_tracker_evicts_and_keeps_working)
 {
-	struct conn_tracker *t = conn_tracker_new(4);
+	struct conn_tracker *t = eb_tracker(4);
 	struct eb_conn c[10];
 	uint64_t start[10], end[10];
 
@@ -405,7 +405,7 @@ Test(conn_tracker, full_tracker_evicts_and_keeps_working)
  */
 Test(conn_tracker, eviction_counts_unanswered_requests)
 {
-	struct conn_tracker *t = conn_tracker_new(1);
+	struct conn_tracker *t = eb_tracker(1);
 	struct eb_conn a = eb_open(t, 100, 5, 7000, SS_ROLE_SERVER);
 	struct eb_conn b = eb_open(t, 100, 6, 7001, SS_ROLE_SERVER);
 

@@ -64,18 +64,18 @@ static void setup(void)
 {
 	eb_setup();
 	nspans = 0;
-	trace_set_sink(sink, NULL, NULL);
+	eb_sink_fn = sink;
 }
 
-TestSuite(h2_recorded, .init = setup);
-TestSuite(h2_upgrade, .init = setup);
-TestSuite(h2_frames, .init = setup);
-TestSuite(h2_hpack, .init = setup);
-TestSuite(h2_grpc, .init = setup);
-TestSuite(h2_attach, .init = setup);
-TestSuite(h2_loss, .init = setup);
-TestSuite(h2_detect, .init = setup);
-TestSuite(h2_limits, .init = setup);
+TestSuite(h2_recorded, .init = setup, .fini = eb_teardown);
+TestSuite(h2_upgrade, .init = setup, .fini = eb_teardown);
+TestSuite(h2_frames, .init = setup, .fini = eb_teardown);
+TestSuite(h2_hpack, .init = setup, .fini = eb_teardown);
+TestSuite(h2_grpc, .init = setup, .fini = eb_teardown);
+TestSuite(h2_attach, .init = setup, .fini = eb_teardown);
+TestSuite(h2_loss, .init = setup, .fini = eb_teardown);
+TestSuite(h2_detect, .init = setup, .fini = eb_teardown);
+TestSuite(h2_limits, .init = setup, .fini = eb_teardown);
 
 /* Tags of span i as "key=value" lines, in order. */
 static void tags_of(size_t i, char *out, size_t cap)
@@ -141,10 +141,7 @@ static void check_h2_clean(void)
 
 static struct conn_tracker *tracker(void)
 {
-	struct conn_tracker *t = conn_tracker_new(1024);
-
-	cr_assert_not_null(t);
-	return t;
+	return eb_tracker(1024);
 }
 
 /* ---- recorded conversations ---- */

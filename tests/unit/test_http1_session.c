@@ -16,17 +16,17 @@
 
 #include "event_builder.h"
 
-TestSuite(h1_role, .init = eb_setup);
-TestSuite(h1_split, .init = eb_setup);
-TestSuite(h1_keepalive, .init = eb_setup);
-TestSuite(h1_pipeline, .init = eb_setup);
-TestSuite(h1_truncated, .init = eb_setup);
-TestSuite(h1_lost, .init = eb_setup);
-TestSuite(h1_nobody, .init = eb_setup);
-TestSuite(h1_close, .init = eb_setup);
-TestSuite(h1_tunnel, .init = eb_setup);
-TestSuite(h1_unknown, .init = eb_setup);
-TestSuite(h1_hostile, .init = eb_setup);
+TestSuite(h1_role, .init = eb_setup, .fini = eb_teardown);
+TestSuite(h1_split, .init = eb_setup, .fini = eb_teardown);
+TestSuite(h1_keepalive, .init = eb_setup, .fini = eb_teardown);
+TestSuite(h1_pipeline, .init = eb_setup, .fini = eb_teardown);
+TestSuite(h1_truncated, .init = eb_setup, .fini = eb_teardown);
+TestSuite(h1_lost, .init = eb_setup, .fini = eb_teardown);
+TestSuite(h1_nobody, .init = eb_setup, .fini = eb_teardown);
+TestSuite(h1_close, .init = eb_setup, .fini = eb_teardown);
+TestSuite(h1_tunnel, .init = eb_setup, .fini = eb_teardown);
+TestSuite(h1_unknown, .init = eb_setup, .fini = eb_teardown);
+TestSuite(h1_hostile, .init = eb_setup, .fini = eb_teardown);
 
 #define IN SS_DIR_INGRESS
 #define OUT SS_DIR_EGRESS
@@ -44,10 +44,7 @@ static const char nf_404[] = "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain
 
 static struct conn_tracker *tracker(void)
 {
-	struct conn_tracker *t = conn_tracker_new(1024);
-
-	cr_assert_not_null(t);
-	return t;
+	return eb_tracker(1024);
 }
 
 static enum ss_dir other(enum ss_dir d)

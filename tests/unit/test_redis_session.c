@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "event_builder.h"
-#include "session/redis_session.h"
 #include "parse/resp_parser.h"
 #include "resp_recordings.h"
 
@@ -67,19 +66,18 @@ static void rs_setup(void)
 {
 	eb_setup();
 	rs_n = 0;
-	trace_set_sink(rs_sink, NULL, NULL);
-	redis_set_record_statement(false);
-}
+	eb_sink_fn = rs_sink;
+	}
 
-TestSuite(redis_recorded, .init = rs_setup);
-TestSuite(redis_role, .init = rs_setup);
-TestSuite(redis_names, .init = rs_setup);
-TestSuite(redis_errors, .init = rs_setup);
-TestSuite(redis_pubsub, .init = rs_setup);
-TestSuite(redis_modes, .init = rs_setup);
-TestSuite(redis_lost, .init = rs_setup);
-TestSuite(redis_hostile, .init = rs_setup);
-TestSuite(redis_detect, .init = rs_setup);
+TestSuite(redis_recorded, .init = rs_setup, .fini = eb_teardown);
+TestSuite(redis_role, .init = rs_setup, .fini = eb_teardown);
+TestSuite(redis_names, .init = rs_setup, .fini = eb_teardown);
+TestSuite(redis_errors, .init = rs_setup, .fini = eb_teardown);
+TestSuite(redis_pubsub, .init = rs_setup, .fini = eb_teardown);
+TestSuite(redis_modes, .init = rs_setup, .fini = eb_teardown);
+TestSuite(redis_lost, .init = rs_setup, .fini = eb_teardown);
+TestSuite(redis_hostile, .init = rs_setup, .fini = eb_teardown);
+TestSuite(redis_detect, .init = rs_setup, .fini = eb_teardown);
 
 struct rs_want {
 	enum span_kind kind;
@@ -164,10 +162,7 @@ static void check_clean(uint64_t pushes)
 
 static struct conn_tracker *tracker(void)
 {
-	struct conn_tracker *t = conn_tracker_new(1024);
-
-	cr_assert_not_null(t);
-	return t;
+	return eb_tracker(1024);
 }
 
 static enum ss_dir other(enum ss_dir d)
@@ -539,7 +534,7 @@ Test(redis_names, commands_and_subcommands)
 	/* Off by default, then on: the statement never shows an argument. */
 	for (size_t i = 0; i < REC_LEN(cases); i++)
 		w[i] = xchg(&c, IN, cases[i].cmd, "+OK\r\n", cases[i].name, NULL);
-	redis_set_record_statement(true);
+	eb_span_opts.redis_statement = true;
 	for (size_t i = 0; i < REC_LEN(cases); i++) {
 		w[REC_LEN(cases) + i] = xchg(&c, IN, cases[i].cmd, "+OK\r\n", cases[i].name, NULL);
 		w[REC_LEN(cases) + i].stmt = cases[i].stmt;
@@ -563,7 +558,7 @@ Test(redis_names, long_statement_is_cut)
 	while (k + 2 + 5 <= sizeof(want))
 		k += (size_t)snprintf(want + k, sizeof(want) - k, " ?");
 	snprintf(want + k, sizeof(want) - k, " ...");
-	redis_set_record_statement(true);
+	eb_span_opts.redis_statement = true;
 	w = xchg(&c, IN, cmd, "+OK\r\n", "mset", NULL);
 	w.stmt = want;
 	check_spans(&w, 1);

@@ -9,13 +9,25 @@ struct item {
 };
 
 static uint64_t unanswered;
+/* What on_drop saw: the n of every request dropped, in order. */
+static int dropped[256];
+static unsigned ndropped;
+
+static void on_drop(void *elem, void *ctx)
+{
+	cr_assert_eq(ctx, &unanswered);
+	cr_assert(!((struct item *)elem)->lost, "markers are not requests");
+	cr_assert_lt(ndropped, 256);
+	dropped[ndropped++] = ((struct item *)elem)->n;
+}
 
 static struct request_queue fresh(unsigned max)
 {
 	struct request_queue q;
 
 	unanswered = 0;
-	request_queue_init(&q, sizeof(struct item), max, &unanswered);
+	ndropped = 0;
+	request_queue_init(&q, sizeof(struct item), max, &unanswered, on_drop, &unanswered);
 	return q;
 }
 
@@ -93,4 +105,23 @@ Test(request_queue, marker_on_a_full_queue_replaces_the_newest)
 	cr_assert_eq(((struct item *)request_queue_front(&q))->n, 1);
 	request_queue_free(&q);
 	cr_assert_eq(unanswered, 3);
+}
+
+Test(request_queue, every_request_dropped_unanswered_is_seen_once)
+{
+	struct request_queue q = fresh(3);
+
+	push(&q, 1);
+	push(&q, 2);
+	request_queue_push_marker(&q);
+	cr_assert_null(request_queue_push(&q)); /* full: 1, 2, marker */
+	request_queue_pop(&q); /* answered: not dropped */
+	push(&q, 4);
+	request_queue_push_marker(&q); /* full: 4 becomes the marker */
+	cr_expect_eq(ndropped, 1);
+	cr_expect_eq(dropped[0], 4);
+	request_queue_free(&q); /* 2 left (and two markers) */
+	cr_expect_eq(ndropped, 2);
+	cr_expect_eq(dropped[1], 2);
+	cr_expect_eq(unanswered, 2);
 }

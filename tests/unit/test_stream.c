@@ -95,9 +95,12 @@ Test(stream_advance, largest_gap)
 	stream_free(&s);
 }
 
+/* Bytes that follow those buffered (seq 0x1000 when the buffer is empty), moved by thread ts. */
 static void append_str(struct stream *s, const char *p, uint64_t ts)
 {
-	cr_assert_eq(stream_append(s, (const uint8_t *)p, strlen(p), ts), 0);
+	uint32_t seq = s->len ? s->buf_seq + (uint32_t)s->len : 0x1000;
+
+	cr_assert_eq(stream_append(s, (const uint8_t *)p, strlen(p), ts, seq, (uint32_t)ts), 0);
 }
 
 Test(stream_buffer, append_consume_keeps_bytes_and_times)
@@ -150,12 +153,37 @@ Test(stream_buffer, append_consume_keeps_bytes_and_times)
 	stream_free(&s);
 }
 
+Test(stream_buffer, sequence_numbers_and_threads_follow_consumption)
+{
+	struct stream s = { 0 };
+
+	append_str(&s, "0123456789", 100);
+	append_str(&s, "abcdefghij", 200);
+	cr_expect_eq(stream_seq_at(&s, 0), 0x1000);
+	cr_expect_eq(stream_seq_at(&s, 12), 0x100c);
+	cr_expect_eq(stream_tid_at(&s, 9), 100);
+	cr_expect_eq(stream_tid_at(&s, 10), 200);
+	stream_consume(&s, 12);
+	cr_expect_eq(stream_seq_at(&s, 0), 0x100c);
+	cr_expect_eq(stream_tid_at(&s, 0), 200);
+	/* Emptied, the next bytes bring their own sequence number (after a gap, say). */
+	stream_consume(&s, s.len);
+	cr_assert_eq(stream_append(&s, (const uint8_t *)"xy", 2, 300, 0xfffffffeu, 7), 0);
+	cr_expect_eq(stream_seq_at(&s, 0), 0xfffffffeu);
+	cr_expect_eq(stream_seq_at(&s, 1), 0xffffffffu);
+	cr_assert_eq(stream_append(&s, (const uint8_t *)"z", 1, 301, 0, 8), 0);
+	/* wraps at 2^32 like TCP's */
+	cr_expect_eq(stream_seq_at(&s, 2), 0);
+	cr_expect_eq(stream_tid_at(&s, 2), 8);
+	stream_free(&s);
+}
+
 Test(stream_buffer, empty_append_records_nothing)
 {
 	struct stream s = { 0 };
 
 	append_str(&s, "ab", 10);
-	cr_assert_eq(stream_append(&s, (const uint8_t *)"", 0, 20), 0);
+	cr_assert_eq(stream_append(&s, (const uint8_t *)"", 0, 20, 0, 0), 0);
 	cr_expect_eq(s.len, 2);
 	cr_expect_eq(s.nseg, 1);
 	cr_expect_eq(stream_ts_at(&s, 1), 10);
@@ -171,7 +199,7 @@ Test(stream_buffer, segments_merge_oldest_first)
 	for (unsigned i = 0; i < n; i++) {
 		uint8_t b = (uint8_t)i;
 
-		cr_assert_eq(stream_append(&s, &b, 1, 1000 + i), 0);
+		cr_assert_eq(stream_append(&s, &b, 1, 1000 + i, 0, 0), 0);
 		cr_assert_leq(s.nseg, STREAM_MAX_SEGMENTS);
 	}
 	cr_assert_eq(s.len, n);
@@ -221,15 +249,15 @@ Test(stream_buffer, bounded_by_max_buffered)
 	big[0] = 'a';
 	big[STREAM_MAX_BUFFERED - 1] = 'z';
 	/* one byte over the bound at once: refused, nothing kept */
-	cr_expect_eq(stream_append(&s, big, STREAM_MAX_BUFFERED + 1, 1), -1);
+	cr_expect_eq(stream_append(&s, big, STREAM_MAX_BUFFERED + 1, 1, 0, 0), -1);
 	cr_expect_eq(s.len, 0);
 	cr_expect_eq(s.nseg, 0);
 	/* exactly the bound: accepted */
-	cr_assert_eq(stream_append(&s, big, STREAM_MAX_BUFFERED - 1, 2), 0);
-	cr_assert_eq(stream_append(&s, big + STREAM_MAX_BUFFERED - 1, 1, 3), 0);
+	cr_assert_eq(stream_append(&s, big, STREAM_MAX_BUFFERED - 1, 2, 0, 0), 0);
+	cr_assert_eq(stream_append(&s, big + STREAM_MAX_BUFFERED - 1, 1, 3, 0, 0), 0);
 	cr_expect_eq(s.len, STREAM_MAX_BUFFERED);
 	/* one more byte: refused, and what was buffered is untouched */
-	cr_expect_eq(stream_append(&s, big, 1, 4), -1);
+	cr_expect_eq(stream_append(&s, big, 1, 4, 0, 0), -1);
 	cr_expect_eq(s.len, STREAM_MAX_BUFFERED);
 	cr_expect_eq(s.nseg, 2);
 	cr_expect_eq(s.buf[0], 'a');
@@ -237,8 +265,8 @@ Test(stream_buffer, bounded_by_max_buffered)
 	cr_expect_eq(stream_ts_at(&s, STREAM_MAX_BUFFERED - 1), 3);
 	/* after a consume there is room again */
 	stream_consume(&s, 10);
-	cr_expect_eq(stream_append(&s, big, 10, 5), 0);
-	cr_expect_eq(stream_append(&s, big, 1, 6), -1);
+	cr_expect_eq(stream_append(&s, big, 10, 5, 0, 0), 0);
+	cr_expect_eq(stream_append(&s, big, 1, 6, 0, 0), -1);
 	free(big);
 	stream_free(&s);
 }
@@ -273,7 +301,7 @@ Test(stream_buffer, large_appends_grow_and_keep_content)
 
 	for (unsigned i = 0; i < 40; i++) {
 		memset(chunk, 'a' + (int)(i % 26), sizeof(chunk));
-		cr_assert_eq(stream_append(&s, chunk, sizeof(chunk), i), 0);
+		cr_assert_eq(stream_append(&s, chunk, sizeof(chunk), i, 0, 0), 0);
 	}
 	cr_assert_eq(s.len, 40 * sizeof(chunk));
 	for (unsigned i = 0; i < 40; i++)

@@ -12,6 +12,7 @@ struct conn_table {
 	struct conn *oldest, *newest;
 	conn_release_fn release;
 	void *ctx;
+	struct sockspan_stats *stats;
 };
 
 static uint64_t hash_key(const struct conn_key *k)
@@ -31,7 +32,8 @@ static bool key_eq(const struct conn_key *a, const struct conn_key *b)
 	return a->tgid == b->tgid && a->fd == b->fd && a->sock_ino == b->sock_ino;
 }
 
-struct conn_table *conn_table_new(size_t max_conns, conn_release_fn release, void *ctx)
+struct conn_table *conn_table_new(size_t max_conns, conn_release_fn release, void *ctx,
+				  struct sockspan_stats *stats)
 {
 	struct conn_table *t = calloc(1, sizeof(*t));
 
@@ -46,6 +48,7 @@ struct conn_table *conn_table_new(size_t max_conns, conn_release_fn release, voi
 	t->max = max_conns;
 	t->release = release;
 	t->ctx = ctx;
+	t->stats = stats;
 	return t;
 }
 
@@ -120,7 +123,7 @@ struct conn *conn_table_upsert(struct conn_table *t, const struct ss_event *ev, 
 		return c;
 	}
 	if (t->count >= t->max && t->oldest) {
-		stats.conns_evicted++;
+		t->stats->conns_evicted++;
 		conn_table_remove(t, t->oldest);
 	}
 	c = calloc(1, sizeof(*c));
@@ -144,7 +147,7 @@ struct conn *conn_table_upsert(struct conn_table *t, const struct ss_event *ev, 
 	t->buckets[b] = c;
 	list_push_newest(t, c);
 	t->count++;
-	stats.conns_opened++;
+	t->stats->conns_opened++;
 	*created = true;
 	return c;
 }
@@ -174,7 +177,7 @@ size_t conn_table_expire(struct conn_table *t, uint64_t now_ns, uint64_t idle_ns
 		conn_table_remove(t, t->oldest);
 		n++;
 	}
-	stats.conns_expired += n;
+	t->stats->conns_expired += n;
 	return n;
 }
 

@@ -9,8 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sockspan_event.h"
 #include "conn/stream.h"
+#include "sockspan_event.h"
+#include "stats.h"
 
 struct proto_ops;
 
@@ -44,8 +45,10 @@ typedef void (*conn_release_fn)(struct conn *c, void *ctx);
 
 struct conn_table;
 
-/* max_conns: the bound on tracked connections. Returns NULL on ENOMEM. */
-struct conn_table *conn_table_new(size_t max_conns, conn_release_fn release, void *ctx);
+/* max_conns: the bound on tracked connections; stats gets the opened,
+ * evicted and expired counts. Returns NULL on ENOMEM. */
+struct conn_table *conn_table_new(size_t max_conns, conn_release_fn release, void *ctx,
+				  struct sockspan_stats *stats);
 /* Frees every connection (calling release) and the table. */
 void conn_table_free(struct conn_table *t);
 /* The connection an event belongs to; created (endpoints and role taken from

@@ -3,21 +3,15 @@
 #include <stdlib.h>
 
 #include "conn/conn_table.h"
-#include "conn/proto.h"
-#include "stats.h"
-
-/* Protocols tried, in order, on a new connection's first bytes. */
-static const struct proto_ops *const protocols[PROTO_COUNT] = {
-	[PROTO_HTTP2] = &h2_proto,
-	[PROTO_HTTP1] = &http1_proto,
-	[PROTO_REDIS] = &redis_proto,
-};
 
 /* A gap whose size is unknown (bytes seen twice or out of order). */
 #define GAP_UNKNOWN UINT64_MAX
 
 struct conn_tracker {
 	struct conn_table *conns;
+	const struct proto_ops *const *protocols;
+	const struct session_env *env;
+	struct sockspan_stats *stats;
 	conn_tracker_full_payload_fn full_payload;
 	void *full_payload_ctx;
 };
@@ -35,13 +29,16 @@ static void release(struct conn *c, void *ctx)
 		c->proto->state_free(c->proto_state);
 }
 
-struct conn_tracker *conn_tracker_new(size_t max_conns)
+struct conn_tracker *conn_tracker_new(const struct conn_tracker_opts *o)
 {
 	struct conn_tracker *t = calloc(1, sizeof(*t));
 
 	if (!t)
 		return NULL;
-	t->conns = conn_table_new(max_conns, release, NULL);
+	t->protocols = o->protocols;
+	t->env = o->env;
+	t->stats = o->stats;
+	t->conns = conn_table_new(o->max_conns, release, NULL, o->stats);
 	if (!t->conns) {
 		free(t);
 		return NULL;
@@ -58,17 +55,18 @@ void conn_tracker_free(struct conn_tracker *t)
 }
 
 /* Picks the protocol from the bytes buffered in dir. */
-static void detect(struct conn *c, struct stream *s)
+static void detect(struct conn_tracker *t, struct conn *c, struct stream *s)
 {
 	bool maybe = false;
 
-	for (size_t i = 0; i < sizeof(protocols) / sizeof(protocols[0]); i++) {
-		enum proto_verdict v = protocols[i]->detect(s->buf, s->len);
+	for (size_t i = 0; i < PROTO_COUNT; i++) {
+		const struct proto_ops *p = t->protocols[i];
+		enum proto_verdict v = p->detect(s->buf, s->len);
 
 		if (v == PROTO_YES) {
-			c->proto_state = protocols[i]->state_new(c);
+			c->proto_state = p->state_new(c, t->env);
 			if (c->proto_state)
-				c->proto = protocols[i];
+				c->proto = p;
 			c->proto_done = true;
 			return;
 		}
@@ -79,8 +77,22 @@ static void detect(struct conn *c, struct stream *s)
 	stream_clear(s);
 	if (++c->detect_tries >= TRACKER_DETECT_TRIES) {
 		c->proto_done = true;
-		stats.proto_unknown++;
+		t->stats->proto_unknown++;
 	}
+}
+
+/* The session asked for another protocol: its state gives way to a new one
+ * that takes over. Without memory for it, the connection is no longer parsed. */
+static void switch_protocol(struct conn_tracker *t, struct conn *c, struct proto_switch *sw)
+{
+	const struct proto_ops *to = t->protocols[sw->to];
+	void *st = to->take_over ? to->state_new(c, t->env) : NULL;
+
+	if (st)
+		to->take_over(st, c, sw);
+	c->proto->state_free(c->proto_state);
+	c->proto = st ? to : NULL;
+	c->proto_state = st;
 }
 
 /* n bytes went by in dir without being captured: tell the parser. */
@@ -98,27 +110,39 @@ static void skip(struct conn *c, enum ss_dir dir, uint64_t n, uint64_t now_ns)
 
 /* By the protocol known when the event arrives: a connection's first bytes
  * count as PROTO_NONE until they are recognised. */
-static void count_event(const struct conn *c, enum ss_dir dir, uint32_t len)
+static void count_event(struct sockspan_stats *stats, const struct conn *c, enum ss_dir dir, uint32_t len)
 {
 	unsigned p = c->proto ? c->proto->id : PROTO_NONE;
 
-	stats.bytes += len;
-	stats.proto_events[p][dir]++;
-	stats.proto_bytes[p][dir] += len;
+	stats->bytes += len;
+	stats->proto_events[p][dir]++;
+	stats->proto_bytes[p][dir] += len;
 }
 
 static void parse(struct conn_tracker *t, struct conn *c, enum ss_dir dir, uint64_t now_ns)
 {
 	struct stream *s = &c->streams[dir];
+	struct proto_switch sw;
 
 	if (!c->proto_done)
-		detect(c, s);
+		detect(t, c, s);
 	if (!c->proto) {
 		if (c->proto_done)
 			stream_clear(s);
 		return;
 	}
 	stream_consume(s, c->proto->data(c->proto_state, c, dir, s, now_ns));
+	if (c->proto->switch_to && c->proto->switch_to(c->proto_state, &sw)) {
+		switch_protocol(t, c, &sw);
+		if (!c->proto) {
+			stream_clear(&c->streams[0]);
+			stream_clear(&c->streams[1]);
+			return;
+		}
+		/* What followed the switch in the same bytes is the new protocol's. */
+		s = &c->streams[sw.dir];
+		stream_consume(s, c->proto->data(c->proto_state, c, sw.dir, s, now_ns));
+	}
 	/* After detection, or a switch (HTTP/1.1 Upgrade: h2c). */
 	if (c->proto && c->proto->full_payload && !c->full_payload_asked && t->full_payload) {
 		t->full_payload(t->full_payload_ctx, c->key.sock_ino);
@@ -133,7 +157,7 @@ void conn_tracker_event(struct conn_tracker *t, const struct ss_event *ev, const
 	bool created;
 	uint64_t missing;
 
-	stats.events++;
+	t->stats->events++;
 	if (ev->type == SS_EV_CLOSE) {
 		struct conn_key k = { .tgid = ev->tgid, .fd = ev->fd, .sock_ino = ev->sock_ino };
 
@@ -148,7 +172,7 @@ void conn_tracker_event(struct conn_tracker *t, const struct ss_event *ev, const
 	c = conn_table_upsert(t->conns, ev, &created);
 	if (!c)
 		return;
-	count_event(c, dir, ev->len);
+	count_event(t->stats, c, dir, ev->len);
 	if (c->proto_done && !c->proto)
 		return; /* not a protocol we parse */
 
@@ -156,7 +180,7 @@ void conn_tracker_event(struct conn_tracker *t, const struct ss_event *ev, const
 	case STREAM_IN_ORDER:
 		break;
 	case STREAM_GAP: /* events lost between this one and the last */
-		stats.stream_gaps += missing;
+		t->stats->stream_gaps += missing;
 		skip(c, dir, missing, ev->ts_ns);
 		break;
 	case STREAM_REWIND:
@@ -167,8 +191,8 @@ void conn_tracker_event(struct conn_tracker *t, const struct ss_event *ev, const
 		skip(c, dir, ev->len, ev->ts_ns);
 		return;
 	}
-	if (stream_append(&c->streams[dir], payload, ev->cap_len, ev->ts_ns) < 0) {
-		stats.stream_overflows++;
+	if (stream_append(&c->streams[dir], payload, ev->cap_len, ev->ts_ns, ev->seq, ev->tid) < 0) {
+		t->stats->stream_overflows++;
 		skip(c, dir, GAP_UNKNOWN, ev->ts_ns);
 	} else {
 		parse(t, c, dir, ev->ts_ns);

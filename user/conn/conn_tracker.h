@@ -7,7 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conn/proto.h"
 #include "sockspan_event.h"
+#include "stats.h"
 
 /* Events whose first bytes are tried for a protocol before a connection is
  * declared unknown: a connection opened before capture may first show the
@@ -16,8 +18,17 @@
 
 struct conn_tracker;
 
-/* max_conns bounds the connections tracked. NULL on ENOMEM. */
-struct conn_tracker *conn_tracker_new(size_t max_conns);
+struct conn_tracker_opts {
+	size_t max_conns;  /* connections tracked at most */
+	/* The protocols parsed, indexed by enum proto_id, which is the order
+	 * detection tries them (session/protocols.h) */
+	const struct proto_ops *const *protocols;
+	const struct session_env *env; /* what sessions report to; outlives the tracker */
+	struct sockspan_stats *stats;  /* counters, also env's; outlives the tracker */
+};
+
+/* NULL on ENOMEM. */
+struct conn_tracker *conn_tracker_new(const struct conn_tracker_opts *o);
 /* Frees every connection without finishing what is in flight. */
 void conn_tracker_free(struct conn_tracker *t);
 /* Asks the kernel to copy every byte of the socket with this inode. */

@@ -15,6 +15,18 @@
 #include "conn/proto_id.h"
 #include "sockspan_event.h"
 
+struct session_env; /* session/exchange.h: what sessions report to, passed through */
+
+/* A session hands its connection over to another protocol (HTTP/1.1
+ * "Upgrade: h2c" answered by 101): the tracker makes the new protocol's
+ * state and lets it take over. */
+struct proto_switch {
+	enum proto_id to;
+	enum ss_dir dir;   /* the direction whose buffered bytes are already the new protocol's */
+	void *handover;    /* what the old session gives the new one (a type both know); it
+			    * lives in the old state, freed only after take_over */
+};
+
 enum proto_verdict {
 	PROTO_NO,        /* these bytes are not this protocol */
 	PROTO_YES,       /* they are */
@@ -22,15 +34,14 @@ enum proto_verdict {
 };
 
 struct proto_ops {
-	const char *name;
-	enum proto_id id;
+	enum proto_id id;  /* its name is proto_id_name(id) */
 	/* Its framing cannot skip bytes it did not see (HTTP/2: frame headers
 	 * inside a long write): the kernel is asked to copy every byte. */
 	bool full_payload;
 	/* Looks at the first bytes a connection carried in one direction. */
 	enum proto_verdict (*detect)(const uint8_t *buf, size_t len);
-	/* Per-connection state; NULL on ENOMEM. */
-	void *(*state_new)(struct conn *c);
+	/* Per-connection state, reporting exchanges to env (which outlives it); NULL on ENOMEM. */
+	void *(*state_new)(struct conn *c, const struct session_env *env);
 	/* Frees the state; whatever is still in flight is counted as dropped. */
 	void (*state_free)(void *st);
 	/* Parses the bytes buffered for dir (s->buf, s->len). Returns how many were
@@ -46,10 +57,12 @@ struct proto_ops {
 	/* The connection closed: finish what the close completes (a body delimited
 	 * by it). Not called for evicted or expired connections: their end is unknown. */
 	void (*close)(void *st, struct conn *c, uint64_t now_ns);
+	/* Asked after every data(): true (once) when the connection is to
+	 * change protocol, with *sw filled. NULL: never switches. */
+	bool (*switch_to)(void *st, struct proto_switch *sw);
+	/* A fresh state takes the connection over from another protocol: the
+	 * bytes buffered in sw->dir are parsed next. NULL: cannot take over. */
+	void (*take_over)(void *st, struct conn *c, struct proto_switch *sw);
 };
-
-extern const struct proto_ops http1_proto;
-extern const struct proto_ops h2_proto;
-extern const struct proto_ops redis_proto;
 
 #endif

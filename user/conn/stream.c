@@ -21,10 +21,12 @@ enum stream_position stream_advance(struct stream *s, uint32_t seq, uint32_t len
 	return pos;
 }
 
-int stream_append(struct stream *s, const uint8_t *data, size_t len, uint64_t ts_ns)
+int stream_append(struct stream *s, const uint8_t *data, size_t len, uint64_t ts_ns, uint32_t seq, uint32_t tid)
 {
 	if (len == 0)
 		return 0;
+	if (s->len == 0)
+		s->buf_seq = seq;
 	if (s->len + len > STREAM_MAX_BUFFERED)
 		return -1;
 	if (s->len + len > s->cap) {
@@ -42,13 +44,15 @@ int stream_append(struct stream *s, const uint8_t *data, size_t len, uint64_t ts
 	memcpy(s->buf + s->len, data, len);
 	s->len += len;
 	if (s->nseg == STREAM_MAX_SEGMENTS) {
-		/* Merge the two oldest: the merged bytes keep the earlier time. */
+		/* Merge the two oldest: the merged bytes keep the earlier time and thread. */
 		s->seg[1].ts_ns = s->seg[0].ts_ns;
+		s->seg[1].tid = s->seg[0].tid;
 		memmove(&s->seg[0], &s->seg[1], (STREAM_MAX_SEGMENTS - 1) * sizeof(s->seg[0]));
 		s->nseg--;
 	}
 	s->seg[s->nseg].end = s->len;
 	s->seg[s->nseg].ts_ns = ts_ns;
+	s->seg[s->nseg].tid = tid;
 	s->nseg++;
 	return 0;
 }
@@ -63,6 +67,7 @@ void stream_consume(struct stream *s, size_t n)
 	}
 	memmove(s->buf, s->buf + n, s->len - n);
 	s->len -= n;
+	s->buf_seq += (uint32_t)n;
 	while (drop < s->nseg && s->seg[drop].end <= n)
 		drop++;
 	memmove(&s->seg[0], &s->seg[drop], (s->nseg - drop) * sizeof(s->seg[0]));
@@ -71,12 +76,26 @@ void stream_consume(struct stream *s, size_t n)
 		s->seg[i].end -= n;
 }
 
-uint64_t stream_ts_at(const struct stream *s, size_t off)
+static const struct stream_segment *segment_at(const struct stream *s, size_t off)
 {
 	for (unsigned i = 0; i < s->nseg; i++)
 		if (off < s->seg[i].end)
-			return s->seg[i].ts_ns;
-	return s->nseg ? s->seg[s->nseg - 1].ts_ns : 0;
+			return &s->seg[i];
+	return s->nseg ? &s->seg[s->nseg - 1] : NULL;
+}
+
+uint64_t stream_ts_at(const struct stream *s, size_t off)
+{
+	const struct stream_segment *g = segment_at(s, off);
+
+	return g ? g->ts_ns : 0;
+}
+
+uint32_t stream_tid_at(const struct stream *s, size_t off)
+{
+	const struct stream_segment *g = segment_at(s, off);
+
+	return g ? g->tid : 0;
 }
 
 void stream_clear(struct stream *s)

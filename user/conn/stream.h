@@ -21,6 +21,7 @@
 struct stream_segment {
 	size_t end;     /* offset in buf just past this event's bytes */
 	uint64_t ts_ns; /* when they arrived */
+	uint32_t tid;   /* the thread that moved them */
 };
 
 struct stream {
@@ -28,6 +29,7 @@ struct stream {
 	size_t len, cap;
 	struct stream_segment seg[STREAM_MAX_SEGMENTS];
 	unsigned nseg;
+	uint32_t buf_seq;  /* TCP sequence number of buf[0]: buffered bytes are contiguous */
 	uint32_t next_seq; /* TCP sequence number expected next */
 	bool seq_known;
 };
@@ -42,14 +44,24 @@ enum stream_position {
 /* Records that an event moved len bytes starting at TCP sequence seq and
  * says how it relates to what came before. */
 enum stream_position stream_advance(struct stream *s, uint32_t seq, uint32_t len, uint64_t *missing);
-/* Appends captured bytes that arrived at ts_ns. Returns 0, or -1 when the
- * buffer would exceed STREAM_MAX_BUFFERED or memory runs out (the caller
- * resets the stream and resynchronises). */
-int stream_append(struct stream *s, const uint8_t *data, size_t len, uint64_t ts_ns);
+/* Appends captured bytes that thread tid moved at ts_ns, starting at TCP
+ * sequence number seq; they must follow the buffered bytes, if any (the
+ * tracker clears the buffer at every gap it cannot skip). Returns 0, or -1
+ * when the buffer would exceed STREAM_MAX_BUFFERED or memory runs out (the
+ * caller resets the stream and resynchronises). */
+int stream_append(struct stream *s, const uint8_t *data, size_t len, uint64_t ts_ns, uint32_t seq, uint32_t tid);
 /* Drops the first n buffered bytes (n <= len). */
 void stream_consume(struct stream *s, size_t n);
 /* Arrival time of the buffered byte at offset off (off < len). */
 uint64_t stream_ts_at(const struct stream *s, size_t off);
+/* The thread that moved the buffered byte at offset off (off < len). */
+uint32_t stream_tid_at(const struct stream *s, size_t off);
+/* TCP sequence number of the buffered byte at offset off: the same number
+ * at both ends of the connection. */
+static inline uint32_t stream_seq_at(const struct stream *s, size_t off)
+{
+	return s->buf_seq + (uint32_t)off;
+}
 /* Drops every buffered byte (keeps the sequence tracking). */
 void stream_clear(struct stream *s);
 void stream_free(struct stream *s);

@@ -28,18 +28,17 @@ struct metrics_server {
 	uint64_t kernel[SS_CNT__MAX]; /* last values read */
 };
 
-/* Counters that carry a protocol label: one line per protocol parser. */
+/* Counters that carry a protocol label (proto_id_name), by enum proto_id. */
 static const struct {
-	const char *protocol;
 	size_t parse_errors;  /* offsetof(struct sockspan_stats, ...) */
 	size_t unmatched;
-} proto_counters[] = {
-	{ "http1", offsetof(struct sockspan_stats, http1_parse_errors),
-	  offsetof(struct sockspan_stats, http1_unmatched) },
-	{ "h2", offsetof(struct sockspan_stats, h2_frame_errors),
-	  offsetof(struct sockspan_stats, h2_streams_unspanned) },
-	{ "redis", offsetof(struct sockspan_stats, redis_parse_errors),
-	  offsetof(struct sockspan_stats, redis_unmatched) },
+} proto_counters[PROTO_COUNT] = {
+	[PROTO_HTTP1] = { offsetof(struct sockspan_stats, http1_parse_errors),
+			  offsetof(struct sockspan_stats, http1_unmatched) },
+	[PROTO_HTTP2] = { offsetof(struct sockspan_stats, h2_frame_errors),
+			  offsetof(struct sockspan_stats, h2_streams_unspanned) },
+	[PROTO_REDIS] = { offsetof(struct sockspan_stats, redis_parse_errors),
+			  offsetof(struct sockspan_stats, redis_unmatched) },
 };
 
 struct text {
@@ -145,13 +144,13 @@ static void render_capture(struct text *t, const struct metrics_snapshot *s, con
 	       "Connections whose bytes matched no protocol.", s->stats.proto_unknown);
 
 	family(t, "sockspan_parse_errors_total", "counter", "Malformed messages, by protocol.");
-	for (size_t i = 0; i < sizeof(proto_counters) / sizeof(proto_counters[0]); i++)
-		put(t, "sockspan_parse_errors_total{protocol=\"%s\"} %llu\n", proto_counters[i].protocol,
+	for (unsigned i = 0; i < PROTO_COUNT; i++)
+		put(t, "sockspan_parse_errors_total{protocol=\"%s\"} %llu\n", proto_id_name(i),
 		    (unsigned long long)field(&s->stats, proto_counters[i].parse_errors));
 	family(t, "sockspan_unmatched_messages_total", "counter",
 	       "Requests never answered or responses with no request, by protocol.");
-	for (size_t i = 0; i < sizeof(proto_counters) / sizeof(proto_counters[0]); i++)
-		put(t, "sockspan_unmatched_messages_total{protocol=\"%s\"} %llu\n", proto_counters[i].protocol,
+	for (unsigned i = 0; i < PROTO_COUNT; i++)
+		put(t, "sockspan_unmatched_messages_total{protocol=\"%s\"} %llu\n", proto_id_name(i),
 		    (unsigned long long)field(&s->stats, proto_counters[i].unmatched));
 
 	family(t, "sockspan_spans_total", "counter", "Spans produced, by protocol and kind.");

@@ -1,7 +1,7 @@
 /* HTTP/2 (cleartext) on one connection: frames of both directions, header
- * blocks through nghttp2's HPACK inflater (one per direction), one span per
+ * blocks through nghttp2's HPACK inflater (one per direction), one exchange per
  * stream from the request HEADERS to the response's END_STREAM or a
- * RST_STREAM; gRPC calls (content-type application/grpc*) get gRPC tags.
+ * RST_STREAM; gRPC calls (content-type application/grpc*) are reported as such.
  *
  * Frames are parsed in place: DATA and header block fragments are streamed
  * as they arrive (a frame may be far larger than what is buffered), control
@@ -22,79 +22,31 @@
  * again. The fields decoded before the failure are right too: a response's
  * :status (static table) is kept, nothing else. Only an inflater that saw the connection
  * start follows SETTINGS_HEADER_TABLE_SIZE exactly (applied when the peer
- * acknowledges it, as nghttp2's own session does). */
+ * acknowledges it, as nghttp2's own session does).
+ *
+ * Here: frames, SETTINGS and the exchanges of streams; h2_block.c decodes
+ * header blocks, h2_streams.c keeps the open streams. */
 #include "session/h2_session.h"
 
-#include <nghttp2/nghttp2.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "conn/proto.h"
 #include "parse/grpc.h"
 #include "parse/h2_frame.h"
-#include "conn/proto.h"
-#include "span/span_name.h"
-#include "stats.h"
-#include "trace/trace.h"
+#include "session/exchange.h"
+#include "session/h2_block.h"
+#include "session/h2_streams.h"
 
-/* Open streams tracked per connection: servers allow 100 (nghttpd, Go, h2o) to a few hundred. */
-#define H2_MAX_STREAMS 512
-/* Longest method kept, as HTTP/1 (VERSION-CONTROL is 17 bytes). */
-#define H2_METHOD_MAX 24
-/* Longest :path / :authority kept: what a span tag holds. */
-#define H2_PATH_MAX SPAN_TAG_VALUE_MAX
-/* Longest decoded grpc-message kept: what a span tag holds. */
-#define H2_GRPC_MESSAGE_MAX SPAN_TAG_VALUE_MAX
-/* Encoded bytes of one header block (HEADERS + CONTINUATION): bounds the work
- * a peer can demand; servers refuse far less (nghttpd 64 KiB, gRPC 8 KiB). */
-#define H2_MAX_HEADER_BLOCK (256 * 1024)
 /* Control frames are read whole: SETTINGS, GOAWAY with its debug data... a
  * peer must accept this much, so real ones never send more. */
 #define H2_MAX_CONTROL_LEN H2_DEFAULT_MAX_FRAME_SIZE
-/* Largest HPACK dynamic table kept per direction (peers use 4 KiB). */
-#define H2_HPACK_MAX_TABLE 65536
 /* SETTINGS frames of one side awaiting their ACK (peers send one or two). */
 #define H2_MAX_PENDING_SETTINGS 8
 /* A SETTINGS frame without SETTINGS_HEADER_TABLE_SIZE, in the pending list. */
 #define H2_NO_TABLE_SIZE UINT32_MAX
-
-struct h2_stream {
-	uint32_t id;
-	bool damaged;     /* bytes lost or headers undecodable: ends without a span */
-	bool grpc;
-	bool has_grpc_message;
-	uint8_t ended;    /* END_STREAM seen, bit (1 << enum ss_dir) */
-	uint8_t method_len;
-	uint16_t path_len, grpc_message_len;
-	int status;       /* final :status, 0 until the response headers */
-	int grpc_status;  /* -1 until seen */
-	uint64_t start_ns;
-	struct grpc_msgs msgs[2]; /* by enum ss_dir */
-	char method[H2_METHOD_MAX];
-	char path[H2_PATH_MAX];   /* :path, or :authority for CONNECT */
-	char grpc_message[H2_GRPC_MESSAGE_MAX];
-};
-
-/* The header block being decoded in one direction, and the fields it gave. */
-struct h2_block {
-	bool open;        /* from its HEADERS/PUSH_PROMISE to END_HEADERS */
-	bool push;        /* a PUSH_PROMISE's: decoded for the HPACK state only */
-	bool end_stream;
-	bool failed;      /* undecodable: its fields are not used */
-	bool malformed;   /* repeated or invalid pseudo-header */
-	bool has_method, has_path, has_authority, has_status, has_grpc_status, has_grpc_message, grpc;
-	uint32_t stream_id;
-	uint64_t start_ns; /* its first frame's first byte */
-	size_t len;
-	int status, grpc_status;
-	uint8_t method_len;
-	uint16_t path_len, authority_len, grpc_message_len;
-	char method[H2_METHOD_MAX];
-	char path[H2_PATH_MAX];
-	char authority[H2_PATH_MAX];
-	char grpc_message[H2_GRPC_MESSAGE_MAX];
-};
 
 enum h2_sync {
 	H2_SYNC_HUNT,   /* looking for the preface or a trusted frame boundary */
@@ -104,9 +56,7 @@ enum h2_sync {
 struct h2_side {
 	enum h2_sync sync;
 	bool started;        /* the direction's first bytes are behind us */
-	bool exact;          /* the inflater saw the connection start: SETTINGS apply */
-	bool hpack_reset;    /* the inflater failed: a fresh one at the next block */
-	nghttp2_hd_inflater *inflater;
+	struct h2_decoder dec;
 	uint32_t max_frame;  /* SETTINGS_MAX_FRAME_SIZE of the receiver, 0 until known */
 	bool in_frame;       /* inside the payload of fh */
 	struct h2_frame_header fh;
@@ -117,350 +67,56 @@ struct h2_side {
 };
 
 struct h2_state {
+	const struct session_env *env;
 	int req_dir;         /* enum ss_dir carrying requests, -1 until known */
 	bool conn_new;       /* connect/accept was seen: the connection started under capture */
 	bool preface_seen;
 	struct h2_side side[2]; /* by enum ss_dir */
-	struct h2_stream *streams;
-	unsigned nstreams, cap;
+	struct h2_streams streams;
 };
 
-/* ---- HPACK ---- */
+/* ---- exchanges ---- */
 
-/* Raises a fresh inflater's table limit to H2_HPACK_MAX_TABLE by feeding it
- * a block that holds only a dynamic table size update (RFC 7541 6.3). */
-static int hpack_prime(nghttp2_hd_inflater *inf)
+/* The stream's exchange ends with a span (rst: the RST_STREAM error code, or -1). */
+static void end_exchange(const struct h2_state *st, const struct conn *c, const struct h2_stream *h,
+			 uint64_t end_ns, int64_t rst)
 {
-	uint8_t blk[8];
-	size_t n = 0;
-	uint32_t v = H2_HPACK_MAX_TABLE - 31;
-	nghttp2_nv nv;
-	int flags = 0;
+	struct exchange_end end = { .end_ns = end_ns, .rst = rst };
 
-	blk[n++] = 0x3f; /* 001 prefix, 5-bit integer saturated */
-	while (v >= 128) {
-		blk[n++] = (uint8_t)(0x80 | (v & 0x7f));
-		v >>= 7;
-	}
-	blk[n++] = (uint8_t)v;
-	if (nghttp2_hd_inflate_change_table_size(inf, H2_HPACK_MAX_TABLE) != 0 ||
-	    nghttp2_hd_inflate_hd2(inf, &nv, &flags, blk, n, 1) != (ssize_t)n ||
-	    !(flags & NGHTTP2_HD_INFLATE_FINAL))
-		return -1;
-	nghttp2_hd_inflate_end_headers(inf);
-	return 0;
-}
-
-/* A new inflater for side: exact (connection start, RFC defaults) or primed. */
-static void hpack_new(struct h2_side *side, bool exact)
-{
-	nghttp2_hd_inflater *inf = NULL;
-
-	if (side->inflater)
-		nghttp2_hd_inflate_del(side->inflater);
-	side->inflater = NULL;
-	side->exact = exact;
-	side->hpack_reset = false;
-	if (nghttp2_hd_inflate_new2(&inf, NULL) != 0)
-		return;
-	if (!exact && hpack_prime(inf) < 0) {
-		nghttp2_hd_inflate_del(inf);
-		return;
-	}
-	side->inflater = inf;
-}
-
-/* Case-sensitive: HTTP/2 field names are lowercase (RFC 9113 8.2.1). */
-static bool name_is(const nghttp2_nv *nv, const char *name)
-{
-	size_t n = strlen(name);
-
-	return nv->namelen == n && memcmp(nv->name, name, n) == 0;
-}
-
-/* Copies v into dst (cap bytes) cut to fit; returns the length kept. */
-static uint16_t keep(char *dst, size_t cap, const uint8_t *v, size_t len)
-{
-	size_t n = len < cap ? len : cap;
-
-	if (n)
-		memcpy(dst, v, n);
-	return (uint16_t)n;
-}
-
-static int parse_status(const uint8_t *v, size_t len)
-{
-	if (len != 3)
-		return -1;
-	for (size_t i = 0; i < 3; i++)
-		if (v[i] < '0' || v[i] > '9')
-			return -1;
-	return (v[0] - '0') * 100 + (v[1] - '0') * 10 + (v[2] - '0');
-}
-
-/* Keeps the fields a span needs from one decoded header field. */
-static void collect(struct h2_block *b, const nghttp2_nv *nv)
-{
-	if (name_is(nv, ":method")) {
-		if (b->has_method || nv->valuelen >= H2_METHOD_MAX || nv->valuelen == 0) {
-			b->malformed = true;
-			return;
-		}
-		b->has_method = true;
-		b->method_len = (uint8_t)keep(b->method, sizeof(b->method), nv->value, nv->valuelen);
-	} else if (name_is(nv, ":path")) {
-		b->malformed |= b->has_path || nv->valuelen == 0;
-		b->has_path = true;
-		b->path_len = keep(b->path, sizeof(b->path), nv->value, nv->valuelen);
-	} else if (name_is(nv, ":authority")) {
-		b->malformed |= b->has_authority;
-		b->has_authority = true;
-		b->authority_len = keep(b->authority, sizeof(b->authority), nv->value, nv->valuelen);
-	} else if (name_is(nv, ":status")) {
-		b->status = parse_status(nv->value, nv->valuelen);
-		b->malformed |= b->has_status || b->status < 100;
-		b->has_status = true;
-	} else if (name_is(nv, "content-type")) {
-		b->grpc = grpc_is_content_type((const char *)nv->value, nv->valuelen);
-	} else if (name_is(nv, "grpc-status")) {
-		b->grpc_status = grpc_parse_status((const char *)nv->value, nv->valuelen);
-		b->has_grpc_status = b->grpc_status >= 0;
-	} else if (name_is(nv, "grpc-message")) {
-		b->has_grpc_message = true;
-		b->grpc_message_len = (uint16_t)grpc_message_decode(b->grpc_message, sizeof(b->grpc_message),
-								    (const char *)nv->value, nv->valuelen);
-	}
-}
-
-static void block_fail(struct h2_side *side)
-{
-	side->block.failed = true;
-	side->hpack_reset = true;
-}
-
-/* Feeds a fragment (final: the block's last bytes) to the inflater. */
-static void block_feed(struct h2_side *side, const uint8_t *in, size_t len, bool final)
-{
-	struct h2_block *b = &side->block;
-
-	if (b->failed)
-		return;
-	b->len += len;
-	if (b->len > H2_MAX_HEADER_BLOCK) {
-		block_fail(side);
-		return;
-	}
-	for (;;) {
-		nghttp2_nv nv;
-		int flags = 0;
-		ssize_t r = nghttp2_hd_inflate_hd2(side->inflater, &nv, &flags, in, len, final);
-
-		if (r < 0) {
-			block_fail(side);
-			return;
-		}
-		in += r;
-		len -= (size_t)r;
-		if (flags & NGHTTP2_HD_INFLATE_EMIT)
-			collect(b, &nv);
-		if (flags & NGHTTP2_HD_INFLATE_FINAL) {
-			nghttp2_hd_inflate_end_headers(side->inflater);
-			return;
-		}
-		if (!(flags & NGHTTP2_HD_INFLATE_EMIT) && len == 0)
-			return;
-	}
-}
-
-static void block_begin(struct h2_side *side, uint32_t stream_id, bool push, bool end_stream, uint64_t start_ns)
-{
-	struct h2_block *b = &side->block;
-
-	/* Only the flags: the value buffers are read only when their flag is set. */
-	memset(b, 0, offsetof(struct h2_block, method));
-	b->open = true;
-	b->push = push;
-	b->end_stream = end_stream;
-	b->stream_id = stream_id;
-	b->start_ns = start_ns;
-	if (side->hpack_reset || !side->inflater)
-		hpack_new(side, false);
-	b->failed = !side->inflater;
-}
-
-/* ---- streams ---- */
-
-static struct h2_stream *stream_find(struct h2_state *st, uint32_t id)
-{
-	for (unsigned i = 0; i < st->nstreams; i++)
-		if (st->streams[i].id == id)
-			return &st->streams[i];
-	return NULL;
-}
-
-static void stream_remove(struct h2_state *st, struct h2_stream *h)
-{
-	unsigned i = (unsigned)(h - st->streams);
-
-	if (i != st->nstreams - 1)
-		st->streams[i] = st->streams[st->nstreams - 1];
-	st->nstreams--;
-}
-
-static struct h2_stream *stream_new(struct h2_state *st, uint32_t id)
-{
-	struct h2_stream *h;
-
-	if (st->nstreams == H2_MAX_STREAMS) {
-		/* A stream damaged by a loss may never see its end: it goes first. */
-		for (h = st->streams; h < st->streams + st->nstreams && !h->damaged; h++)
-			;
-		if (h == st->streams + st->nstreams) {
-			stats.h2_streams_overflow++;
-			return NULL;
-		}
-		stats.h2_streams_unspanned++;
-		stream_remove(st, h);
-	}
-	if (st->nstreams == st->cap) {
-		unsigned ncap = st->cap ? st->cap * 2 : 8;
-		struct h2_stream *n;
-
-		if (ncap > H2_MAX_STREAMS)
-			ncap = H2_MAX_STREAMS;
-		n = realloc(st->streams, ncap * sizeof(*n));
-		if (!n) {
-			stats.h2_streams_overflow++;
-			return NULL;
-		}
-		st->streams = n;
-		st->cap = ncap;
-	}
-	h = &st->streams[st->nstreams++];
-	memset(h, 0, offsetof(struct h2_stream, method));
-	h->id = id;
-	h->grpc_status = -1;
-	return h;
-}
-
-/* Streams forgotten without a span (close, free, loss of every stream). */
-static void drop_streams(struct h2_state *st)
-{
-	stats.h2_streams_unspanned += st->nstreams;
-	st->nstreams = 0;
-}
-
-/* ---- spans ---- */
-
-static void add_count_tags(struct span *s, const struct grpc_msgs *m, const char *messages_key,
-			   const char *bytes_key)
-{
-	char num[24];
-	int n;
-
-	if (m->broken)
-		return;
-	n = snprintf(num, sizeof(num), "%llu", (unsigned long long)m->messages);
-	span_add_tag(s, messages_key, num, (size_t)n);
-	n = snprintf(num, sizeof(num), "%llu", (unsigned long long)m->bytes);
-	span_add_tag(s, bytes_key, num, (size_t)n);
-}
-
-static void grpc_tags(struct span *s, const struct h2_state *st, const struct h2_stream *h, bool reset)
-{
-	const char *svc, *meth, *name;
-	size_t svc_len, meth_len;
-	char num[16];
-	int n;
-
-	span_copy_utf8(s->name, sizeof(s->name), h->path, h->path_len);
-	span_add_tag(s, "rpc.system", "grpc", 4);
-	if (grpc_split_path(h->path, h->path_len, &svc, &svc_len, &meth, &meth_len) == 0) {
-		span_add_tag(s, "rpc.service", svc, svc_len);
-		span_add_tag(s, "rpc.method", meth, meth_len);
-	}
-	if (h->grpc_status >= 0) {
-		n = snprintf(num, sizeof(num), "%d", h->grpc_status);
-		span_add_tag(s, "grpc.status_code", num, (size_t)n);
-		if (h->has_grpc_message)
-			span_add_tag(s, "grpc.message", h->grpc_message, h->grpc_message_len);
-		if (h->grpc_status != 0 && !reset) {
-			name = grpc_status_name(h->grpc_status);
-			span_add_tag(s, "error", name ? name : num, name ? strlen(name) : (size_t)n);
-		}
-	} else if (!reset) {
-		/* Not a gRPC answer (a proxy's, say): what HTTP said. */
-		n = snprintf(num, sizeof(num), "%d", h->status);
-		span_add_tag(s, "http.status_code", num, (size_t)n);
-		if (h->status != 200)
-			span_add_tag(s, "error", num, (size_t)n);
-		else
-			span_add_tag(s, "error", "no grpc-status", 14);
-	}
-	add_count_tags(s, &h->msgs[st->req_dir], "rpc.request.messages", "rpc.request.bytes");
-	add_count_tags(s, &h->msgs[!st->req_dir], "rpc.response.messages", "rpc.response.bytes");
-}
-
-/* rst: the RST_STREAM error code, or -1 for a normal end. */
-static void emit(const struct h2_state *st, const struct conn *c, const struct h2_stream *h, uint64_t end_ns,
-		 int64_t rst)
-{
-	enum span_kind kind = st->req_dir == SS_DIR_EGRESS ? SPAN_KIND_CLIENT : SPAN_KIND_SERVER;
-	struct span s;
-	char err[48];
-	int n;
-
-	if (!h->grpc && rst < 0) {
-		struct http_exchange ex = {
-			.method = h->method, .method_len = h->method_len,
-			.target = h->path, .target_len = h->path_len,
-			.status = h->status, .start_ns = h->start_ns, .end_ns = end_ns, .kind = kind,
-		};
-
-		trace_http_exchange(c, &ex);
-		return;
-	}
-	trace_span_begin(&s, c, kind, h->start_ns, end_ns);
 	if (h->grpc) {
-		grpc_tags(&s, st, h, rst >= 0);
+		end.type = EXCHANGE_GRPC;
+		end.u.grpc = (struct exchange_grpc){
+			.path = h->path, .path_len = h->path_len,
+			.http_status = h->status, .grpc_status = h->grpc_status,
+			.message = h->has_grpc_message ? h->grpc_message : NULL, .message_len = h->grpc_message_len,
+			.request = &h->msgs[st->req_dir], .response = &h->msgs[!st->req_dir],
+		};
 	} else {
-		const char *path;
-		size_t path_len;
-
-		span_name_http(s.name, sizeof(s.name), h->method, h->method_len, h->path, h->path_len);
-		span_http_path(h->path, h->path_len, &path, &path_len);
-		span_add_tag(&s, "http.method", h->method, h->method_len);
-		span_add_tag(&s, "http.path", path, path_len);
-		if (h->status) {
-			n = snprintf(err, sizeof(err), "%d", h->status);
-			span_add_tag(&s, "http.status_code", err, (size_t)n);
-		}
+		end.type = EXCHANGE_HTTP;
+		end.u.http = (struct exchange_http){
+			.method = h->method, .method_len = h->method_len,
+			.target = h->path, .target_len = h->path_len, .status = h->status,
+		};
 	}
-	if (rst >= 0) {
-		const char *name = h2_error_name((uint32_t)rst);
-
-		n = name ? snprintf(err, sizeof(err), "RST_STREAM %s", name)
-			 : snprintf(err, sizeof(err), "RST_STREAM 0x%x", (unsigned)rst);
-		span_add_tag(&s, "error", err, (size_t)n);
-	}
-	trace_emit(&s);
+	exchange_end(st->env, h->xid, c, &end);
 }
 
 /* The stream ends (response END_STREAM, or a reset: rst >= 0). */
 static void stream_finish(struct h2_state *st, const struct conn *c, struct h2_stream *h, uint64_t end_ns,
 			  int64_t rst)
 {
-	if (h->damaged || (!h->status && rst < 0))
-		stats.h2_streams_unspanned++;
-	else
-		emit(st, c, h, end_ns, rst);
-	stream_remove(st, h);
+	if (h->damaged || (!h->status && rst < 0)) {
+		h2_streams_drop(&st->streams, h);
+		return;
+	}
+	end_exchange(st, c, h, end_ns, rst);
+	h2_streams_remove(&st->streams, h);
 }
 
 /* END_STREAM in dir on stream id. */
 static void stream_end(struct h2_state *st, const struct conn *c, enum ss_dir dir, uint32_t id, uint64_t end_ns)
 {
-	struct h2_stream *h = stream_find(st, id);
+	struct h2_stream *h = h2_streams_find(&st->streams, id);
 
 	if (h)
 		h->ended |= (uint8_t)(1u << dir);
@@ -475,7 +131,7 @@ static void stream_end(struct h2_state *st, const struct conn *c, enum ss_dir di
 	if (h)
 		stream_finish(st, c, h, end_ns, -1);
 	else if (id % 2)
-		stats.h2_streams_unspanned++; /* its request was never seen or never decoded */
+		st->env->stats->h2_streams_unspanned++; /* its request was never seen or never decoded */
 }
 
 /* The side that asks is known from now on; streams kept while it was not
@@ -485,8 +141,8 @@ static void set_req_dir(struct h2_state *st, struct conn *c, enum ss_dir dir)
 	st->req_dir = dir;
 	if (c->role == SS_ROLE_UNKNOWN)
 		c->role = dir == SS_DIR_EGRESS ? SS_ROLE_CLIENT : SS_ROLE_SERVER;
-	for (unsigned i = 0; i < st->nstreams;) {
-		struct h2_stream *h = &st->streams[i];
+	for (unsigned i = 0; i < st->streams.n;) {
+		struct h2_stream *h = &st->streams.v[i];
 
 		if (h->ended & (1u << !dir))
 			stream_finish(st, c, h, 0, -1);
@@ -495,10 +151,14 @@ static void set_req_dir(struct h2_state *st, struct conn *c, enum ss_dir dir)
 	}
 }
 
-/* A request's header block is complete: the stream begins. */
-static void request_block(struct h2_state *st, struct h2_block *b)
+/* A request's header block is complete: the stream and its exchange begin. */
+static void request_block(struct h2_state *st, const struct conn *c, struct h2_block *b)
 {
-	struct h2_stream *h = stream_find(st, b->stream_id);
+	struct exchange_start x = {
+		.role = exchange_role_of(st->req_dir), .proto = PROTO_HTTP2,
+		.tid = b->tid, .seq = b->seq, .start_ns = b->start_ns, .headers = &b->trace,
+	};
+	struct h2_stream *h = h2_streams_find(&st->streams, b->stream_id);
 	bool connect = b->has_method && b->method_len == 7 && memcmp(b->method, "CONNECT", 7) == 0;
 
 	if (h)
@@ -508,10 +168,9 @@ static void request_block(struct h2_state *st, struct h2_block *b)
 	if (b->failed || b->malformed || !b->has_method || b->stream_id % 2 == 0 ||
 	    !(b->has_path || (connect && b->has_authority)))
 		return;
-	h = stream_new(st, b->stream_id);
+	h = h2_streams_add(&st->streams, b->stream_id);
 	if (!h)
 		return;
-	h->start_ns = b->start_ns;
 	h->grpc = b->grpc;
 	h->method_len = b->method_len;
 	memcpy(h->method, b->method, b->method_len);
@@ -522,12 +181,15 @@ static void request_block(struct h2_state *st, struct h2_block *b)
 		h->path_len = b->authority_len;
 		memcpy(h->path, b->authority, b->authority_len);
 	}
+	x.ident[0] = (struct tc_slice){ h->method, h->method_len };
+	x.ident[1] = (struct tc_slice){ h->path, h->path_len };
+	h->xid = exchange_start(st->env, c, &x);
 }
 
 /* A response's header block (headers, interim, or trailers) is complete. */
 static void response_block(struct h2_state *st, struct h2_block *b)
 {
-	struct h2_stream *h = stream_find(st, b->stream_id);
+	struct h2_stream *h = h2_streams_find(&st->streams, b->stream_id);
 
 	if (!h)
 		return;
@@ -564,10 +226,10 @@ static void block_end(struct h2_state *st, struct conn *c, enum ss_dir dir, uint
 	struct h2_side *side = &st->side[dir];
 	struct h2_block *b = &side->block;
 
-	block_feed(side, none, 0, true);
+	h2_block_feed(b, &side->dec, none, 0, true);
 	b->open = false;
 	if (b->failed)
-		stats.h2_hpack_errors++;
+		st->env->stats->h2_hpack_errors++;
 	if (b->push)
 		return;
 	if (st->req_dir < 0 && !b->failed && !b->malformed) {
@@ -578,14 +240,14 @@ static void block_end(struct h2_state *st, struct conn *c, enum ss_dir dir, uint
 	}
 	if (st->req_dir < 0) {
 		/* Which side asks is unknown: the stream is kept to be counted once, at its end. */
-		if (b->stream_id % 2 && !stream_find(st, b->stream_id)) {
-			struct h2_stream *h = stream_new(st, b->stream_id);
+		if (b->stream_id % 2 && !h2_streams_find(&st->streams, b->stream_id)) {
+			struct h2_stream *h = h2_streams_add(&st->streams, b->stream_id);
 
 			if (h)
 				h->damaged = true;
 		}
 	} else if ((int)dir == st->req_dir) {
-		request_block(st, b);
+		request_block(st, c, b);
 	} else {
 		response_block(st, b);
 	}
@@ -599,15 +261,15 @@ static void lose_place(struct h2_state *st, enum ss_dir dir)
 {
 	struct h2_side *side = &st->side[dir];
 
-	stats.stream_resyncs++;
+	st->env->stats->stream_resyncs++;
 	side->sync = H2_SYNC_HUNT;
 	side->in_frame = false;
 	side->block.open = false;
 	/* A stream whose headers or END_STREAM were lost ends without a span (no
 	 * status, or no end): what is seen later is still right. But its gRPC
 	 * messages in this direction can no longer be counted. */
-	for (unsigned i = 0; i < st->nstreams; i++)
-		st->streams[i].msgs[dir].broken = true;
+	for (unsigned i = 0; i < st->streams.n; i++)
+		st->streams.v[i].msgs[dir].broken = true;
 }
 
 /* The direction is in step with the frames from here on. */
@@ -621,7 +283,7 @@ static void start_frames(struct h2_side *side, bool exact)
 	/* Unless the receiver's SETTINGS already said (it may come first). */
 	if (!side->max_frame)
 		side->max_frame = exact ? H2_DEFAULT_MAX_FRAME_SIZE : H2_MAX_FRAME_SIZE_CEILING;
-	hpack_new(side, exact);
+	h2_decoder_new(&side->dec, exact);
 }
 
 /* Frames start at p, the first bytes of a syscall. */
@@ -674,11 +336,8 @@ static void settings(struct h2_state *st, enum ss_dir dir, const struct h2_frame
 			return;
 		table = peer->tables[0];
 		memmove(peer->tables, peer->tables + 1, --peer->ntables * sizeof(peer->tables[0]));
-		if (table == H2_NO_TABLE_SIZE || !side->exact || !side->inflater)
-			return;
-		if (nghttp2_hd_inflate_change_table_size(side->inflater, table < H2_HPACK_MAX_TABLE ?
-							 table : H2_HPACK_MAX_TABLE) != 0)
-			side->hpack_reset = true;
+		if (table != H2_NO_TABLE_SIZE)
+			h2_decoder_table_size(&side->dec, table);
 		return;
 	}
 	for (uint32_t i = 0; i + H2_SETTING_LEN <= fh->length; i += H2_SETTING_LEN) {
@@ -694,7 +353,7 @@ static void settings(struct h2_state *st, enum ss_dir dir, const struct h2_frame
 	if (side->ntables == H2_MAX_PENDING_SETTINGS) {
 		/* ACKs can no longer be matched: stop following the sizes. */
 		side->ntables = 0;
-		peer->exact = false;
+		peer->dec.exact = false;
 		return;
 	}
 	side->tables[side->ntables++] = table;
@@ -711,7 +370,7 @@ static void control(struct h2_state *st, struct conn *c, enum ss_dir dir, const 
 		settings(st, dir, fh, p);
 		break;
 	case H2_RST_STREAM:
-		h = stream_find(st, fh->stream_id);
+		h = h2_streams_find(&st->streams, fh->stream_id);
 		if (h)
 			stream_finish(st, c, h, ts, h2_get_u32(p));
 		break;
@@ -720,10 +379,9 @@ static void control(struct h2_state *st, struct conn *c, enum ss_dir dir, const 
 		if (st->req_dir >= 0 && (int)dir != st->req_dir) {
 			uint32_t last = h2_get_u32(p) & 0x7fffffffu;
 
-			for (unsigned i = 0; i < st->nstreams;) {
-				if (st->streams[i].id > last) {
-					stats.h2_streams_unspanned++;
-					stream_remove(st, &st->streams[i]);
+			for (unsigned i = 0; i < st->streams.n;) {
+				if (st->streams.v[i].id > last) {
+					h2_streams_drop(&st->streams, &st->streams.v[i]);
 				} else {
 					i++;
 				}
@@ -775,9 +433,10 @@ static ssize_t frame_start(struct h2_state *st, struct conn *c, enum ss_dir dir,
 	side->content_left = lay.content_len;
 	side->pad_left = lay.pad_len;
 	if (fh.type == H2_HEADERS || fh.type == H2_PUSH_PROMISE) {
-		stats.h2_pushed_streams += fh.type == H2_PUSH_PROMISE;
-		block_begin(side, fh.stream_id, fh.type == H2_PUSH_PROMISE, fh.flags & H2_FLAG_END_STREAM,
-			    stream_ts_at(s, off));
+		st->env->stats->h2_pushed_streams += fh.type == H2_PUSH_PROMISE;
+		h2_block_begin(&side->block, &side->dec, fh.stream_id, fh.type == H2_PUSH_PROMISE,
+			       fh.flags & H2_FLAG_END_STREAM, stream_ts_at(s, off), stream_seq_at(s, off),
+			       stream_tid_at(s, off));
 	}
 	return H2_FRAME_HEADER_LEN + r;
 }
@@ -793,11 +452,11 @@ static void frame_content(struct h2_state *st, enum ss_dir dir, const uint8_t *p
 	struct h2_stream *h;
 
 	if (side->fh.type == H2_DATA) {
-		h = stream_find(st, side->fh.stream_id);
+		h = h2_streams_find(&st->streams, side->fh.stream_id);
 		if (h && h->grpc)
 			grpc_msgs_feed(&h->msgs[dir], p, n);
 	} else if (is_block_frame(side->fh.type)) {
-		block_feed(side, p, n, false);
+		h2_block_feed(&side->block, &side->dec, p, n, false);
 	}
 }
 
@@ -836,7 +495,7 @@ static size_t parse(struct h2_state *st, struct conn *c, enum ss_dir dir, const 
 			if (r == H2_NEED_MORE)
 				return off;
 			if (r < 0) {
-				stats.h2_frame_errors++;
+				st->env->stats->h2_frame_errors++;
 				lose_place(st, dir);
 				return s->len;
 			}
@@ -861,12 +520,14 @@ static size_t parse(struct h2_state *st, struct conn *c, enum ss_dir dir, const 
 
 /* ---- proto_ops ---- */
 
-static struct h2_state *state_new(const struct conn *c)
+static void *h2_state_new(struct conn *c, const struct session_env *env)
 {
 	struct h2_state *st = calloc(1, sizeof(*st));
 
 	if (!st)
 		return NULL;
+	st->env = env;
+	st->streams.env = env;
 	st->req_dir = -1;
 	if (c->role == SS_ROLE_CLIENT)
 		st->req_dir = SS_DIR_EGRESS;
@@ -876,22 +537,15 @@ static struct h2_state *state_new(const struct conn *c)
 	return st;
 }
 
-static void *h2_state_new(struct conn *c)
-{
-	return state_new(c);
-}
-
 static void h2_state_free(void *p)
 {
 	struct h2_state *st = p;
 
 	if (!st)
 		return;
-	drop_streams(st);
+	h2_streams_free(&st->streams);
 	for (int d = 0; d < 2; d++)
-		if (st->side[d].inflater)
-			nghttp2_hd_inflate_del(st->side[d].inflater);
-	free(st->streams);
+		h2_decoder_free(&st->side[d].dec);
 	free(st);
 }
 
@@ -946,12 +600,12 @@ static int h2_gap(void *p, struct conn *c, enum ss_dir dir, uint64_t n, uint64_t
 	in_content = n < side->content_left ? n : side->content_left;
 	if (in_content) {
 		if (side->fh.type == H2_DATA) {
-			struct h2_stream *h = stream_find(st, side->fh.stream_id);
+			struct h2_stream *h = h2_streams_find(&st->streams, side->fh.stream_id);
 
 			if (h && h->grpc)
 				grpc_msgs_skip(&h->msgs[dir], in_content);
 		} else if (is_block_frame(side->fh.type)) {
-			block_fail(side); /* HPACK cannot skip */
+			h2_block_fail(&side->block, &side->dec); /* HPACK cannot skip */
 		}
 		side->content_left -= (uint32_t)in_content;
 	}
@@ -963,13 +617,38 @@ static int h2_gap(void *p, struct conn *c, enum ss_dir dir, uint64_t n, uint64_t
 
 static void h2_close(void *p, struct conn *c, uint64_t now_ns)
 {
+	struct h2_state *st = p;
+
 	(void)c;
 	(void)now_ns;
-	drop_streams(p);
+	h2_streams_drop_all(&st->streams);
+}
+
+/* After an HTTP/1.1 "Upgrade: h2c" answered by a 101 in dir: the request
+ * that asked becomes stream 1, its exchange with it. */
+static void h2_take_over(void *p, struct conn *c, struct proto_switch *sw)
+{
+	struct h2_state *st = p;
+	struct h2_upgrade_request *req = sw->handover;
+	struct h2_stream *h;
+
+	(void)c;
+	st->req_dir = !sw->dir;
+	st->conn_new = true;
+	if (req->seen && (h = h2_streams_add(&st->streams, 1))) {
+		h->xid = req->xid;
+		req->taken = true;
+		h->method_len = req->method_len;
+		memcpy(h->method, req->method, req->method_len);
+		h->path_len = req->target_len;
+		memcpy(h->path, req->target, req->target_len);
+	}
+	/* The client's HTTP2-Settings may allow larger frames: no frame size limit but the ceiling. */
+	start_frames(&st->side[sw->dir], true);
+	st->side[sw->dir].max_frame = H2_MAX_FRAME_SIZE_CEILING;
 }
 
 const struct proto_ops h2_proto = {
-	.name = "http2",
 	.id = PROTO_HTTP2,
 	.full_payload = true,
 	.detect = h2_detect,
@@ -978,33 +657,5 @@ const struct proto_ops h2_proto = {
 	.data = h2_data,
 	.gap = h2_gap,
 	.close = h2_close,
+	.take_over = h2_take_over,
 };
-
-ssize_t h2_take_over(struct conn *c, enum ss_dir dir, const struct stream *s, size_t off,
-		     const struct h2_upgrade_request *req)
-{
-	struct h2_state *st = state_new(c);
-	struct h2_stream *h;
-
-	if (!st)
-		return -1;
-	st->req_dir = !dir;
-	st->conn_new = true;
-	if (req) {
-		h = stream_new(st, 1);
-		if (h) {
-			h->start_ns = req->start_ns;
-			h->method_len = (uint8_t)(req->method_len < H2_METHOD_MAX ? req->method_len : H2_METHOD_MAX - 1);
-			memcpy(h->method, req->method, h->method_len);
-			h->path_len = keep(h->path, sizeof(h->path), (const uint8_t *)req->target, req->target_len);
-		}
-	}
-	/* The client's HTTP2-Settings may allow larger frames: no frame size limit but the ceiling. */
-	start_frames(&st->side[dir], true);
-	st->side[dir].max_frame = H2_MAX_FRAME_SIZE_CEILING;
-	if (c->proto)
-		c->proto->state_free(c->proto_state);
-	c->proto = &h2_proto;
-	c->proto_state = st;
-	return (ssize_t)parse(st, c, dir, s, off);
-}

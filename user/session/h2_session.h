@@ -1,34 +1,30 @@
-/* HTTP/2 sessions (user/h2_session.c): h2_proto for connections that start
- * as HTTP/2, and the switch from HTTP/1.1 after "Upgrade: h2c". */
+/* HTTP/2 sessions (session/h2_session.c): h2_proto for cleartext HTTP/2,
+ * from a connection's start or after HTTP/1.1's "Upgrade: h2c". */
 #ifndef SOCKSPAN_H2_SESSION_H
 #define SOCKSPAN_H2_SESSION_H
 
-#include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
-#include <sys/types.h>
 
-#include "conn/conn_table.h"
-#include "sockspan_event.h"
-#include "conn/stream.h"
+#include "conn/proto.h"
+#include "session/exchange.h"
+#include "session/h2_block.h"
 
-/* The HTTP/1.1 request that offered h2c: it becomes stream 1 (RFC 7540 section 3.2). */
+/* What HTTP/1 hands over with an h2c upgrade (proto_switch.handover): the
+ * request that offered it, which becomes stream 1 (RFC 7540 section 3.2)
+ * with its exchange. */
 struct h2_upgrade_request {
-	const char *method;
-	size_t method_len;
-	const char *target;
-	size_t target_len;
-	uint64_t start_ns; /* its first byte */
+	bool seen;        /* the request was seen: the rest is set */
+	bool asked;       /* the switch was asked for */
+	bool taken;       /* HTTP/2 took the exchange over: HTTP/1 must not drop it */
+	exchange_id xid;
+	uint64_t start_ns;
+	uint8_t method_len;
+	uint16_t target_len;
+	char method[H2_METHOD_MAX];
+	char target[H2_PATH_MAX];
 };
 
-/*
- * A 101 answering "Upgrade: h2c" ended at offset off of s (direction dir,
- * the server's): from there the connection speaks HTTP/2. Frees c's HTTP/1
- * state and installs h2_proto with a new state in c; req (NULL if the
- * request was not seen) becomes stream 1, whose response comes as HTTP/2.
- * Parses what s holds after off. Returns the bytes of s consumed (>= off),
- * or -1 on ENOMEM, leaving c untouched.
- */
-ssize_t h2_take_over(struct conn *c, enum ss_dir dir, const struct stream *s, size_t off,
-		     const struct h2_upgrade_request *req);
+extern const struct proto_ops h2_proto;
 
 #endif

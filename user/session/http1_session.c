@@ -17,22 +17,25 @@
 #include <string.h>
 #include <strings.h>
 
-#include "session/h2_session.h"
-#include "parse/http1_parser.h"
 #include "conn/proto.h"
+#include "parse/http1_parser.h"
+#include "parse/trace_context.h"
+#include "session/exchange.h"
+#include "session/h2_session.h"
 #include "session/request_queue.h"
-#include "stats.h"
-#include "trace/trace.h"
 
 /* Pipelined requests awaiting their responses: more means a broken or hostile peer. */
 #define H1_MAX_PENDING 64
 /* Longest method kept: the longest standard one is 17 bytes (VERSION-CONTROL). */
 #define H1_METHOD_MAX 24
 /* Longest request target kept: what a span tag holds. */
-#define H1_TARGET_MAX SPAN_TAG_VALUE_MAX
+#define H1_TARGET_MAX 512
+_Static_assert(H1_METHOD_MAX <= H2_METHOD_MAX && H1_TARGET_MAX <= H2_PATH_MAX,
+	       "the request of an h2c upgrade fits in struct h2_upgrade_request");
 
 struct h1_request_rec {
 	bool lost;           /* first: request_queue's marker for lost exchanges */
+	exchange_id xid;
 	uint64_t start_ns;
 	uint8_t method_len;
 	uint16_t target_len;
@@ -54,6 +57,7 @@ struct h1_side {
 };
 
 struct h1_state {
+	const struct session_env *env;
 	int req_dir;                    /* enum ss_dir carrying requests, -1 until known */
 	struct h1_side side[2];         /* by enum ss_dir */
 	struct request_queue pending;   /* of struct h1_request_rec */
@@ -62,16 +66,35 @@ struct h1_state {
 	int status;
 	bool pause_after_body;          /* the request being read offers CONNECT/Upgrade */
 	bool pipelining;                /* a request was ever sent before the previous one was answered */
-	bool h2c;                       /* a 101 switched to HTTP/2: h2_take_over takes the connection */
+	bool h2c;                       /* a 101 switched to HTTP/2: the tracker hands the connection over */
+	int h2c_dir;                    /* the direction of that 101 */
+	struct h2_upgrade_request upgrade; /* the request that asked, for HTTP/2 to take over */
 };
 
-static void *h1_state_new(struct conn *c)
+static void drop_request(void *elem, void *ctx)
+{
+	const struct h1_state *st = ctx;
+
+	exchange_drop(st->env, ((struct h1_request_rec *)elem)->xid);
+}
+
+/* The response being read no longer answers a request seen: its exchange ends without a span. */
+static void answer_none(struct h1_state *st)
+{
+	if (st->answering_matched)
+		exchange_drop(st->env, st->answering.xid);
+	st->answering_matched = false;
+}
+
+static void *h1_state_new(struct conn *c, const struct session_env *env)
 {
 	struct h1_state *st = calloc(1, sizeof(*st));
 
 	if (!st)
 		return NULL;
-	request_queue_init(&st->pending, sizeof(struct h1_request_rec), H1_MAX_PENDING, &stats.http1_unmatched);
+	st->env = env;
+	request_queue_init(&st->pending, sizeof(struct h1_request_rec), H1_MAX_PENDING,
+			   &env->stats->http1_unmatched, drop_request, st);
 	st->req_dir = -1;
 	if (c->role == SS_ROLE_CLIENT)
 		st->req_dir = SS_DIR_EGRESS;
@@ -86,6 +109,8 @@ static void h1_state_free(void *p)
 
 	if (!st)
 		return;
+	if (!(st->h2c && st->upgrade.taken))
+		answer_none(st);
 	request_queue_free(&st->pending);
 	free(st);
 }
@@ -104,7 +129,7 @@ static enum proto_verdict h1_detect(const uint8_t *buf, size_t len)
 
 static void lose_place(struct h1_state *st, enum ss_dir dir)
 {
-	stats.stream_resyncs++;
+	st->env->stats->stream_resyncs++;
 	st->side[dir].phase = H1_PHASE_RESYNC;
 	if ((int)dir == st->req_dir) {
 		/* Requests were lost after those queued: their answers will come. */
@@ -114,8 +139,8 @@ static void lose_place(struct h1_state *st, enum ss_dir dir)
 	}
 	if (st->answering_matched) {
 		/* The response being read is lost with its request. */
-		st->answering_matched = false;
-		stats.http1_unmatched++;
+		answer_none(st);
+		st->env->stats->http1_unmatched++;
 	}
 	/* Responses were lost: which queued requests they answered is unknown. */
 	if (st->pending.count) {
@@ -126,20 +151,17 @@ static void lose_place(struct h1_state *st, enum ss_dir dir)
 
 static void finish_exchange(struct h1_state *st, const struct conn *c, uint64_t end_ns)
 {
-	struct http_exchange ex;
+	struct exchange_end end = { .type = EXCHANGE_HTTP, .end_ns = end_ns, .rst = -1 };
 
 	if (!st->answering_matched)
 		return;
 	st->answering_matched = false;
-	ex.method = st->answering.method;
-	ex.method_len = st->answering.method_len;
-	ex.target = st->answering.target;
-	ex.target_len = st->answering.target_len;
-	ex.status = st->status;
-	ex.start_ns = st->answering.start_ns;
-	ex.end_ns = end_ns;
-	ex.kind = st->req_dir == SS_DIR_EGRESS ? SPAN_KIND_CLIENT : SPAN_KIND_SERVER;
-	trace_http_exchange(c, &ex);
+	end.u.http = (struct exchange_http){
+		.method = st->answering.method, .method_len = st->answering.method_len,
+		.target = st->answering.target, .target_len = st->answering.target_len,
+		.status = st->status,
+	};
+	exchange_end(st->env, st->answering.xid, c, &end);
 }
 
 /* A message's last byte was parsed (or skipped) in dir. */
@@ -164,8 +186,30 @@ static void enter_tunnel(struct h1_state *st)
 	st->side[1].phase = H1_PHASE_TUNNEL;
 }
 
+/* A request's head was parsed: its exchange starts. */
+static exchange_id start_exchange(const struct h1_state *st, const struct conn *c, const struct stream *s,
+				  size_t off, const struct h1_request *req)
+{
+	struct tc_headers th = { 0 };
+	struct exchange_start x = {
+		.role = exchange_role_of(st->req_dir), .proto = PROTO_HTTP1,
+		.tid = stream_tid_at(s, off), .seq = stream_seq_at(s, off), .start_ns = stream_ts_at(s, off),
+		.headers = &th,
+		.ident = { { req->method.p, req->method.len }, { req->target.p, req->target.len } },
+	};
+
+	for (size_t i = 0; i < req->num_headers; i++) {
+		const struct h1_header *h = &req->headers[i];
+		enum tc_header k = tc_header_of(h->name.p, h->name.len);
+
+		if (k != TC_H_NONE)
+			tc_headers_add(&th, k, h->value.p, h->value.len);
+	}
+	return exchange_start(st->env, c, &x);
+}
+
 /* Parses one request head at buf. Returns bytes consumed, 0 for need-more, -1 on error. */
-static ssize_t request_head(struct h1_state *st, const struct stream *s, size_t off)
+static ssize_t request_head(struct h1_state *st, const struct conn *c, const struct stream *s, size_t off)
 {
 	struct h1_request req;
 	ssize_t r = h1_parse_request((const char *)s->buf + off, s->len - off, &req);
@@ -193,14 +237,31 @@ static ssize_t request_head(struct h1_state *st, const struct stream *s, size_t 
 		memcpy(rec->method, req.method.p, req.method.len);
 		rec->target_len = req.target.len < H1_TARGET_MAX ? req.target.len : H1_TARGET_MAX;
 		memcpy(rec->target, req.target.p, rec->target_len);
+		rec->xid = start_exchange(st, c, s, off, &req);
 	} else {
-		stats.http1_pending_overflow++;
+		st->env->stats->http1_pending_overflow++;
 	}
 	side->phase = H1_PHASE_BODY;
 	/* After CONNECT or an Upgrade offer, what follows the request depends on the answer. */
 	st->pause_after_body = (req.method.len == 7 && memcmp(req.method.p, "CONNECT", 7) == 0) ||
 			       h1_find_header(req.headers, req.num_headers, "upgrade");
 	return r;
+}
+
+/* The request that offered h2c becomes HTTP/2 stream 1, its exchange with it
+ * (RFC 7540 section 3.2): HTTP/2 takes over after the 101 sent in dir. */
+static void hand_over(struct h1_state *st, int dir)
+{
+	st->h2c_dir = dir;
+	st->upgrade = (struct h2_upgrade_request){ .seen = st->answering_matched };
+	if (!st->answering_matched)
+		return;
+	st->upgrade.xid = st->answering.xid;
+	st->upgrade.start_ns = st->answering.start_ns;
+	st->upgrade.method_len = st->answering.method_len;
+	memcpy(st->upgrade.method, st->answering.method, st->answering.method_len);
+	st->upgrade.target_len = st->answering.target_len;
+	memcpy(st->upgrade.target, st->answering.target, st->answering.target_len);
 }
 
 /* Parses one response head at buf. Returns bytes consumed, 0 for need-more, -1 on error. */
@@ -221,10 +282,10 @@ static ssize_t response_head(struct h1_state *st, const struct conn *c, const st
 	/* Interim responses (100 Continue, 103 Early Hints) precede the real one. */
 	if (resp.status >= 100 && resp.status < 200 && resp.status != 101)
 		return r;
+	answer_none(st);
 	if (front && front->lost) {
 		/* It answers a lost request, or one queued behind the loss. */
-		stats.http1_unmatched++;
-		st->answering_matched = false;
+		st->env->stats->http1_unmatched++;
 		if (st->pending.count > 1) {
 			request_queue_drop_all(&st->pending);
 			request_queue_push_marker(&st->pending);
@@ -238,8 +299,7 @@ static ssize_t response_head(struct h1_state *st, const struct conn *c, const st
 		method.p = st->answering.method;
 		method.len = st->answering.method_len;
 	} else {
-		stats.http1_unmatched++;
-		st->answering_matched = false;
+		st->env->stats->http1_unmatched++;
 	}
 	st->status = resp.status;
 	if (h1_response_body(&resp, method, &side->body) < 0)
@@ -250,7 +310,9 @@ static ssize_t response_head(struct h1_state *st, const struct conn *c, const st
 
 		/* After h2c, the answer to this request is HTTP/2 stream 1: its span comes from there. */
 		st->h2c = resp.status == 101 && up && up->len == 3 && strncasecmp(up->p, "h2c", 3) == 0;
-		if (!st->h2c)
+		if (st->h2c)
+			hand_over(st, !st->req_dir);
+		else
 			finish_exchange(st, c, now_ns);
 		enter_tunnel(st);
 	} else {
@@ -260,24 +322,6 @@ static ssize_t response_head(struct h1_state *st, const struct conn *c, const st
 			req_side->phase = H1_PHASE_HEAD;
 	}
 	return r;
-}
-
-/* The 101 of an h2c upgrade ended at off: HTTP/2 takes the connection and
- * st is freed, or, without memory for it, the connection is a tunnel. */
-static size_t switch_to_h2(struct h1_state *st, struct conn *c, enum ss_dir dir, const struct stream *s,
-			   size_t off, uint64_t now_ns)
-{
-	struct h2_upgrade_request req = {
-		.method = st->answering.method, .method_len = st->answering.method_len,
-		.target = st->answering.target, .target_len = st->answering.target_len,
-		.start_ns = st->answering.start_ns,
-	};
-	ssize_t r = h2_take_over(c, dir, s, off, st->answering_matched ? &req : NULL);
-
-	if (r >= 0)
-		return (size_t)r;
-	finish_exchange(st, c, now_ns);
-	return s->len;
 }
 
 static size_t h1_data(void *p, struct conn *c, enum ss_dir dir, const struct stream *s, uint64_t now_ns)
@@ -321,22 +365,22 @@ static size_t h1_data(void *p, struct conn *c, enum ss_dir dir, const struct str
 			side->phase = H1_PHASE_HEAD;
 			break;
 		case H1_PHASE_HEAD:
-			r = is_req ? request_head(st, s, off) : response_head(st, c, s, off, now_ns);
+			r = is_req ? request_head(st, c, s, off) : response_head(st, c, s, off, now_ns);
 			if (r == 0)
 				return off;
 			if (r < 0) {
-				stats.http1_parse_errors++;
+				st->env->stats->http1_parse_errors++;
 				lose_place(st, dir);
 				return s->len;
 			}
 			off += r;
 			if (st->h2c)
-				return switch_to_h2(st, c, dir, s, off, now_ns);
+				return off; /* the rest is HTTP/2's: the tracker switches */
 			break;
 		case H1_PHASE_BODY:
 			r = h1_body_consume(&side->body, buf + off, s->len - off, &done);
 			if (r < 0) {
-				stats.http1_parse_errors++;
+				st->env->stats->http1_parse_errors++;
 				lose_place(st, dir);
 				return s->len;
 			}
@@ -390,8 +434,20 @@ static void h1_close(void *p, struct conn *c, uint64_t now_ns)
 	request_queue_drop_all(&st->pending);
 }
 
+static bool h1_switch_to(void *p, struct proto_switch *sw)
+{
+	struct h1_state *st = p;
+
+	if (!st->h2c || st->upgrade.asked)
+		return false;
+	st->upgrade.asked = true;
+	sw->to = PROTO_HTTP2;
+	sw->dir = (enum ss_dir)st->h2c_dir;
+	sw->handover = &st->upgrade;
+	return true;
+}
+
 const struct proto_ops http1_proto = {
-	.name = "http1",
 	.id = PROTO_HTTP1,
 	.detect = h1_detect,
 	.state_new = h1_state_new,
@@ -399,4 +455,5 @@ const struct proto_ops http1_proto = {
 	.data = h1_data,
 	.gap = h1_gap,
 	.close = h1_close,
+	.switch_to = h1_switch_to,
 };

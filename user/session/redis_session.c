@@ -24,24 +24,15 @@
 #include <string.h>
 
 #include "conn/proto.h"
-#include "session/request_queue.h"
-#include "session/redis_session.h"
 #include "parse/resp_parser.h"
-#include "stats.h"
-#include "trace/trace.h"
+#include "session/exchange.h"
+#include "session/request_queue.h"
 
 /* Pipelined commands awaiting replies: redis-benchmark -P 16 or a client
  * pipeline of hundreds is normal; beyond this a marker stands for the rest. */
 #define REDIS_MAX_PENDING 1024
 /* A span name: a command and its subcommand, each at most RESP_HEAD_MAX bytes. */
 #define REDIS_NAME_MAX (2 * RESP_HEAD_MAX + 2)
-
-static bool record_statement;
-
-void redis_set_record_statement(bool on)
-{
-	record_statement = on;
-}
 
 /* Pub/sub commands, whose answers are confirmations named like them. */
 enum redis_sub {
@@ -70,6 +61,7 @@ struct redis_request {
 	uint32_t confirms_left;  /* confirmations still expected (not for all) */
 	uint32_t confirms_seen;
 	uint64_t argc;
+	exchange_id xid;
 	uint64_t start_ns;       /* its first byte */
 	uint64_t last_ns;        /* its latest confirmation */
 	char name[REDIS_NAME_MAX];
@@ -85,9 +77,12 @@ struct redis_side {
 	enum redis_phase phase;
 	struct resp_parser p;
 	uint64_t start_ns;   /* first byte of the value being parsed */
+	uint32_t start_seq;  /* its TCP sequence number */
+	uint32_t start_tid;  /* the thread that moved it */
 };
 
 struct redis_state {
+	const struct session_env *env;
 	int req_dir;                    /* enum ss_dir carrying commands, -1 until known */
 	struct redis_side side[2];      /* by enum ss_dir */
 	struct request_queue pending;   /* of struct redis_request: commands awaiting replies */
@@ -105,13 +100,22 @@ static void set_req_dir(struct redis_state *st, int req_dir)
 	resp_parser_init(&st->side[!req_dir].p, RESP_MODE_REPLY);
 }
 
-static void *redis_state_new(struct conn *c)
+static void drop_request(void *elem, void *ctx)
+{
+	const struct redis_state *st = ctx;
+
+	exchange_drop(st->env, ((struct redis_request *)elem)->xid);
+}
+
+static void *redis_state_new(struct conn *c, const struct session_env *env)
 {
 	struct redis_state *st = calloc(1, sizeof(*st));
 
 	if (!st)
 		return NULL;
-	request_queue_init(&st->pending, sizeof(struct redis_request), REDIS_MAX_PENDING, &stats.redis_unmatched);
+	st->env = env;
+	request_queue_init(&st->pending, sizeof(struct redis_request), REDIS_MAX_PENDING,
+			   &env->stats->redis_unmatched, drop_request, st);
 	st->req_dir = -1;
 	if (c->role == SS_ROLE_CLIENT)
 		set_req_dir(st, SS_DIR_EGRESS);
@@ -168,7 +172,7 @@ static void count_unanswered(struct redis_state *st)
 
 static void lose_place(struct redis_state *st, enum ss_dir dir)
 {
-	stats.stream_resyncs++;
+	st->env->stats->stream_resyncs++;
 	st->side[dir].phase = REDIS_PHASE_RESYNC;
 	if ((int)dir == st->req_dir) {
 		/* Commands were lost after those queued: their replies will come. */
@@ -190,7 +194,7 @@ static void ignore_connection(struct redis_state *st)
 	count_unanswered(st);
 }
 
-/* ---- spans ---- */
+/* ---- exchanges ---- */
 
 static bool is_error(const struct resp_elem *e)
 {
@@ -219,52 +223,18 @@ static void error_code(const struct resp_elem *e, const char **code, size_t *len
 	*len = n;
 }
 
-/* db.statement: the command in capitals, each argument a '?'. */
-static size_t statement(const struct redis_request *r, char *buf, size_t cap)
-{
-	static const char more[] = " ...";
-	size_t n = 0;
-
-	for (const char *p = r->name; *p && r->words; p++)
-		buf[n++] = *p >= 'a' && *p <= 'z' ? (char)(*p - 'a' + 'A') : *p;
-	for (uint64_t i = r->words; i < r->argc; i++) {
-		if (n + 2 + sizeof(more) > cap) {
-			memcpy(buf + n, more, sizeof(more) - 1);
-			n += sizeof(more) - 1;
-			break;
-		}
-		if (n)
-			buf[n++] = ' ';
-		buf[n++] = '?';
-	}
-	buf[n] = '\0';
-	return n;
-}
-
+/* The command's exchange ends with this reply (NULL: its last confirmation). */
 static void emit(const struct redis_state *st, const struct conn *c, const struct redis_request *r,
 		 const struct resp_elem *reply, uint64_t end_ns)
 {
-	struct span s;
-	size_t name_len = strlen(r->name);
+	struct exchange_end end = { .type = EXCHANGE_REDIS, .end_ns = end_ns, .rst = -1 };
 
-	trace_span_begin(&s, c, st->req_dir == SS_DIR_EGRESS ? SPAN_KIND_CLIENT : SPAN_KIND_SERVER,
-			 r->start_ns, end_ns);
-	span_copy_utf8(s.name, sizeof(s.name), r->name, name_len);
-	span_add_tag(&s, "db.system", "redis", 5);
-	span_add_tag(&s, "db.operation", r->name, name_len);
-	if (record_statement) {
-		char stmt[SPAN_TAG_VALUE_MAX];
-
-		span_add_tag(&s, "db.statement", stmt, statement(r, stmt, sizeof(stmt)));
-	}
-	if (reply && is_error(reply)) {
-		const char *code;
-		size_t len;
-
-		error_code(reply, &code, &len);
-		span_add_tag(&s, "error", code, len);
-	}
-	trace_emit(&s);
+	end.u.redis = (struct exchange_redis){
+		.name = r->name, .name_len = strlen(r->name), .words = r->words, .argc = r->argc,
+	};
+	if (reply && is_error(reply))
+		error_code(reply, &end.u.redis.error, &end.u.redis.error_len);
+	exchange_end(st->env, r->xid, c, &end);
 }
 
 /* ---- commands ---- */
@@ -369,8 +339,12 @@ static bool gets_reply(struct redis_state *st, const struct resp_value *v)
 
 /* A command was read. Returns 0, or -1 for an inline line that names no
  * Redis command: people type those into nc; other text protocols send lines too. */
-static int on_command(struct redis_state *st, const struct redis_side *side)
+static int on_command(struct redis_state *st, const struct conn *c, const struct redis_side *side)
 {
+	struct exchange_start x = {
+		.role = exchange_role_of(st->req_dir), .proto = PROTO_REDIS,
+		.tid = side->start_tid, .seq = side->start_seq, .start_ns = side->start_ns,
+	};
 	const struct resp_value *v = &side->p.value;
 	const struct resp_elem *cmd = &v->elems[0];
 	struct redis_request r = { 0 }, *rec;
@@ -404,11 +378,13 @@ static int on_command(struct redis_state *st, const struct redis_side *side)
 	st->pipelining |= st->pending.count > 0 && !pending_front(st)->lost;
 	rec = pending_push(st);
 	if (!rec) {
-		stats.redis_pending_overflow++;
+		st->env->stats->redis_pending_overflow++;
 		push_marker(st);
 		return 0;
 	}
 	*rec = r;
+	x.ident[0] = (struct tc_slice){ rec->name, strlen(rec->name) };
+	rec->xid = exchange_start(st->env, c, &x);
 	return 0;
 }
 
@@ -417,7 +393,7 @@ static int on_command(struct redis_state *st, const struct redis_side *side)
 /* A reply met the marker: it answers a lost command, or one queued behind the loss. */
 static void reply_to_marker(struct redis_state *st)
 {
-	stats.redis_unmatched++;
+	st->env->stats->redis_unmatched++;
 	if (st->pending.count > 1) {
 		count_unanswered(st);
 		push_marker(st);
@@ -469,7 +445,7 @@ static void on_confirmation(struct redis_state *st, const struct conn *c, enum r
 	for (;;) {
 		front = pending_front(st);
 		if (!front) {
-			stats.redis_pushes++; /* unsolicited: a cluster's sunsubscribe, or a missed command */
+			st->env->stats->redis_pushes++; /* unsolicited: a cluster's sunsubscribe, or a missed command */
 			return;
 		}
 		if (front->lost) {
@@ -479,13 +455,13 @@ static void on_confirmation(struct redis_state *st, const struct conn *c, enum r
 		if (front->sub == k)
 			break;
 		if (!front->sub || !front->confirms_seen) {
-			stats.redis_pushes++;
+			st->env->stats->redis_pushes++;
 			return;
 		}
 		finish_front(st, c);
 	}
 	if (!front->confirms_seen && front->start_ns > start_ns) {
-		stats.redis_unmatched++;
+		st->env->stats->redis_unmatched++;
 		return;
 	}
 	front->confirms_seen++;
@@ -516,7 +492,7 @@ static void on_answer(struct redis_state *st, const struct conn *c, const struct
 		if (monitor)
 			ignore_connection(st);
 	} else {
-		stats.redis_unmatched++;
+		st->env->stats->redis_unmatched++;
 	}
 }
 
@@ -556,7 +532,7 @@ static void on_reply(struct redis_state *st, const struct conn *c, const struct 
 		return;
 	}
 	if (t->type == RESP_PUSH || (is_message(v) && (subscribed || !st->pending.count))) {
-		stats.redis_pushes++;
+		st->env->stats->redis_pushes++;
 		return;
 	}
 	on_answer(st, c, v, side->start_ns, now_ns);
@@ -572,8 +548,8 @@ static int value_done(struct redis_state *st, const struct conn *c, enum ss_dir 
 
 	if ((int)dir != st->req_dir) {
 		on_reply(st, c, side, now_ns);
-	} else if (on_command(st, side) < 0) {
-		stats.redis_parse_errors++;
+	} else if (on_command(st, c, side) < 0) {
+		st->env->stats->redis_parse_errors++;
 		lose_place(st, dir);
 		return -1;
 	}
@@ -630,13 +606,16 @@ static size_t redis_data(void *p, struct conn *c, enum ss_dir dir, const struct 
 	while (off < s->len) {
 		ssize_t r;
 
-		if (resp_parser_between(&side->p))
+		if (resp_parser_between(&side->p)) {
 			side->start_ns = stream_ts_at(s, off);
+			side->start_seq = stream_seq_at(s, off);
+			side->start_tid = stream_tid_at(s, off);
+		}
 		r = resp_parse(&side->p, buf + off, s->len - off);
 		if (r == RESP_NEED_MORE)
 			break;
 		if (r == RESP_ERROR) {
-			stats.redis_parse_errors++;
+			st->env->stats->redis_parse_errors++;
 			lose_place(st, dir);
 			break;
 		}
@@ -680,7 +659,6 @@ static void redis_close(void *p, struct conn *c, uint64_t now_ns)
 }
 
 const struct proto_ops redis_proto = {
-	.name = "redis",
 	.id = PROTO_REDIS,
 	.detect = redis_detect,
 	.state_new = redis_state_new,

@@ -3,12 +3,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-void request_queue_init(struct request_queue *q, size_t elem_size, unsigned max, uint64_t *unanswered)
+void request_queue_init(struct request_queue *q, size_t elem_size, unsigned max, uint64_t *unanswered,
+			request_queue_drop_fn on_drop, void *drop_ctx)
 {
 	memset(q, 0, sizeof(*q));
 	q->elem_size = elem_size;
 	q->max = max;
 	q->unanswered = unanswered;
+	q->on_drop = on_drop;
+	q->drop_ctx = drop_ctx;
+}
+
+static void drop(struct request_queue *q, void *e)
+{
+	if (request_queue_is_marker(e))
+		return;
+	(*q->unanswered)++;
+	if (q->on_drop)
+		q->on_drop(e, q->drop_ctx);
 }
 
 static void *at(const struct request_queue *q, unsigned i)
@@ -70,7 +82,7 @@ void request_queue_pop(struct request_queue *q)
 void request_queue_drop_all(struct request_queue *q)
 {
 	for (unsigned i = 0; i < q->count; i++)
-		*q->unanswered += !request_queue_is_marker(at(q, i));
+		drop(q, at(q, i));
 	q->count = 0;
 }
 
@@ -85,7 +97,7 @@ void request_queue_push_marker(struct request_queue *q)
 		m = request_queue_back(q);
 		if (!m)
 			return;
-		(*q->unanswered)++;
+		drop(q, m);
 		memset(m, 0, q->elem_size);
 	}
 	*(bool *)m = true;

@@ -12,16 +12,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Called for every request dropped unanswered, before it is gone. */
+typedef void (*request_queue_drop_fn)(void *elem, void *ctx);
+
 struct request_queue {
 	unsigned char *items;  /* ring of cap elements of elem_size bytes */
 	size_t elem_size;
 	unsigned head, count, cap, max;
 	uint64_t *unanswered;  /* bumped for every request dropped unanswered */
+	request_queue_drop_fn on_drop;
+	void *drop_ctx;
 };
 
 /* max: requests kept at most (a bound against hostile peers). unanswered: the
- * caller's counter of requests dropped without an answer. */
-void request_queue_init(struct request_queue *q, size_t elem_size, unsigned max, uint64_t *unanswered);
+ * caller's counter of requests dropped without an answer; on_drop (may be
+ * NULL) sees each of them (to end its exchange). */
+void request_queue_init(struct request_queue *q, size_t elem_size, unsigned max, uint64_t *unanswered,
+			request_queue_drop_fn on_drop, void *drop_ctx);
 /* Drops (and counts) what is queued; frees the storage. */
 void request_queue_free(struct request_queue *q);
 /* A zeroed element at the back, or NULL when max are queued or memory runs out. */

@@ -1,0 +1,56 @@
+/* The agent's pipeline for session fuzzers: a connection tracker feeding the
+ * protocol sessions, reporting to a tracer whose spans go to the fuzzer's
+ * sink. Freeing it checks that every exchange started was ended or dropped. */
+#ifndef SOCKSPAN_FUZZ_PIPELINE_H
+#define SOCKSPAN_FUZZ_PIPELINE_H
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn/conn_tracker.h"
+#include "session/exchange.h"
+#include "session/protocols.h"
+#include "stats.h"
+#include "trace/tracer.h"
+
+struct fuzz_pipeline {
+	struct sockspan_stats stats;
+	struct span_opts span_opts;
+	struct session_env env;
+	struct tracer *tracer;
+	struct conn_tracker *tracker;
+};
+
+/* NULL-free on success (returns 0); -1 without memory. */
+static inline int fuzz_pipeline_new(struct fuzz_pipeline *p, span_sink_fn sink, bool redis_statement)
+{
+	struct tracer_opts to = { .span = &p->span_opts, .max_exchanges = 4096 };
+	struct conn_tracker_opts ko = {
+		.max_conns = 16, .protocols = session_protocols, .env = &p->env, .stats = &p->stats,
+	};
+
+	memset(p, 0, sizeof(*p));
+	p->span_opts.redis_statement = redis_statement;
+	p->tracer = tracer_new(&to, &p->stats);
+	if (!p->tracer)
+		return -1;
+	tracer_add_sink(p->tracer, sink, NULL);
+	p->env = (struct session_env){ .sink = tracer_exchange_sink(p->tracer), .stats = &p->stats };
+	p->tracker = conn_tracker_new(&ko);
+	if (!p->tracker) {
+		tracer_free(p->tracer);
+		return -1;
+	}
+	return 0;
+}
+
+static inline void fuzz_pipeline_free(struct fuzz_pipeline *p)
+{
+	conn_tracker_free(p->tracker);
+	/* Sessions end or drop every exchange they start, whatever came in. */
+	if (tracer_in_flight(p->tracer) != 0)
+		abort();
+	tracer_free(p->tracer);
+}
+
+#endif
