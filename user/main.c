@@ -80,6 +80,7 @@ struct options {
 	double retry_timeout_s;
 	const char *metrics_addr;
 	bool redis_statement;
+	bool ignore_sampling;
 };
 
 static void usage(FILE *f)
@@ -100,7 +101,8 @@ static void usage(FILE *f)
 		"      --max-payload BYTES  payload bytes captured per syscall (1-%d, default %d)\n"
 		"      --ringbuf-mb MB      kernel ring buffer size, a power of two (default %d)\n"
 		"      --redis-statement    tag Redis spans with db.statement: the command, arguments as '?'\n"
-
+		"      --ignore-sampling    also make the spans of requests marked not sampled\n"
+		"                           (x-b3-sampled: 0, b3: 0, traceparent flags 00)\n"
 		"  -v, --verbose            show libbpf's messages (the verifier's log on failure)\n"
 		"  -h, --help               this help\n"
 		"  -V, --version            print the version\n"
@@ -208,7 +210,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	enum {
 		OPT_MAX_PAYLOAD = 256, OPT_RINGBUF_MB, OPT_ZIPKIN_HEADER, OPT_ZIPKIN_ENCODING, OPT_NO_COMPRESS,
 		OPT_BATCH_BYTES, OPT_BATCH_INTERVAL, OPT_QUEUE_SPANS, OPT_QUEUE_BYTES, OPT_RETRY_TIMEOUT,
-		OPT_FLUSH_TIMEOUT, OPT_METRICS, OPT_REDIS_STATEMENT, OPT_ZIPKIN_CA,
+		OPT_FLUSH_TIMEOUT, OPT_METRICS, OPT_REDIS_STATEMENT, OPT_ZIPKIN_CA, OPT_IGNORE_SAMPLING,
 	};
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -232,6 +234,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "flush-timeout", required_argument, NULL, OPT_FLUSH_TIMEOUT },
 		{ "metrics", required_argument, NULL, OPT_METRICS },
 		{ "redis-statement", no_argument, NULL, OPT_REDIS_STATEMENT },
+		{ "ignore-sampling", no_argument, NULL, OPT_IGNORE_SAMPLING },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -354,6 +357,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_REDIS_STATEMENT:
 			o->redis_statement = true;
 			break;
+		case OPT_IGNORE_SAMPLING:
+			o->ignore_sampling = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 1;
@@ -446,8 +452,10 @@ static void report_export(struct zipkin_exporter *e)
 static void report(const struct capture *cap, const struct conn_tracker *tracker,
 		   const struct sockspan_stats *stats)
 {
-	uint64_t k[SS_CNT__MAX];
+	uint64_t k[SS_CNT__MAX], invalid = 0;
 
+	for (int i = 0; i < TC_INVALID__COUNT; i++)
+		invalid += stats->trace_context_invalid[i];
 	capture_counters(cap, k);
 	fprintf(stderr,
 		"sockspan: %llu spans; events: %llu captured, %llu lost (ring buffer full), %llu malformed; "
@@ -455,7 +463,9 @@ static void report(const struct capture *cap, const struct conn_tracker *tracker
 		"streams: %llu bytes missing, %llu resyncs, %llu unknown protocol; "
 		"http1: %llu parse errors, %llu unmatched; "
 		"h2: %llu frame errors, %llu hpack errors, %llu streams unspanned, %llu streams untracked; "
-		"redis: %llu parse errors, %llu unmatched, %llu pushes\n",
+		"redis: %llu parse errors, %llu unmatched, %llu pushes; "
+		"traces: %llu joined, %llu unattributed, %llu not sampled, %llu untracked, "
+		"%llu invalid trace headers\n",
 		(unsigned long long)stats->spans, (unsigned long long)k[SS_CNT_EVENTS],
 		(unsigned long long)k[SS_CNT_RINGBUF_LOST], (unsigned long long)capture_malformed(cap),
 		(unsigned long long)k[SS_CNT_TRUNCATED_BYTES], (unsigned long long)stats->conns_opened,
@@ -465,7 +475,10 @@ static void report(const struct capture *cap, const struct conn_tracker *tracker
 		(unsigned long long)stats->http1_unmatched, (unsigned long long)stats->h2_frame_errors,
 		(unsigned long long)stats->h2_hpack_errors, (unsigned long long)stats->h2_streams_unspanned,
 		(unsigned long long)stats->h2_streams_overflow, (unsigned long long)stats->redis_parse_errors,
-		(unsigned long long)stats->redis_unmatched, (unsigned long long)stats->redis_pushes);
+		(unsigned long long)stats->redis_unmatched, (unsigned long long)stats->redis_pushes,
+		(unsigned long long)stats->trace_joins, (unsigned long long)stats->spans_unattributed,
+		(unsigned long long)stats->spans_not_sampled, (unsigned long long)stats->exchanges_untracked,
+		(unsigned long long)invalid);
 }
 
 int main(int argc, char **argv)
@@ -496,6 +509,7 @@ int main(int argc, char **argv)
 
 	topts.service_name = opts.service_name;
 	span_opts.redis_statement = opts.redis_statement;
+	topts.ignore_sampling = opts.ignore_sampling;
 	tracer = tracer_new(&topts, &stats);
 	if (!tracer) {
 		fprintf(stderr, "sockspan: out of memory\n");

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "conn/proto_id.h"
+#include "parse/trace_context.h"
 
 struct sockspan_stats {
 	uint64_t events;              /* ring buffer events handled */
@@ -30,7 +31,11 @@ struct sockspan_stats {
 	uint64_t redis_unmatched;     /* Redis replies with no command to answer, or commands never answered */
 	uint64_t redis_pending_overflow; /* pipelined Redis commands beyond REDIS_MAX_PENDING */
 	uint64_t redis_pushes;        /* pub/sub messages and RESP3 pushes: counted, no span */
+	uint64_t trace_context_invalid[TC_INVALID__COUNT]; /* trace-context header values ignored, by enum tc_invalid */
 	uint64_t exchanges_untracked; /* exchanges that got no span: the table of exchanges in flight was full */
+	uint64_t spans_not_sampled;   /* spans not made: the request said not sampled (B3 0, traceparent flags 00) */
+	uint64_t spans_unattributed;  /* CLIENT spans made while several requests were in flight on the thread: own trace */
+	uint64_t trace_joins;         /* SERVER spans put in the trace of a CLIENT span seen at the other end of the connection */
 	uint64_t spans;               /* spans written */
 	uint64_t proto_spans[PROTO_COUNT + 1][2];  /* spans written, by protocol and enum span_kind */
 	uint64_t proto_events[PROTO_COUNT + 1][2]; /* data and sendfile events, by protocol and enum ss_dir */

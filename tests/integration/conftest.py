@@ -8,7 +8,11 @@ Each fixture starts its own processes and stops exactly those (by pid) at teardo
     nginx                           -> itlib.nginx.Nginx (master + one worker, sendfile on)
     grpc_server(host) / grpc_client() -> itlib.grpc_apps (python3-grpcio processes)
     nghttpd(host, extra) / h2o(host)  -> itlib.h2 (cleartext HTTP/2 servers)
+    pods (module scope)             -> itlib.chain.Pods: network namespaces drv, a, b, r on a
+                                       private bridge, redis-server in r
+    rig                             -> itlib.chain.ChainRig: chain services and drivers in those pods
 """
+import os
 import sys
 from pathlib import Path
 
@@ -19,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 pytest.register_assert_rewrite("itlib")
 
 from itlib.apps import Driver, PyServer  # noqa: E402
+from itlib.chain import ChainRig, Pods  # noqa: E402
 from itlib.grpc_apps import GrpcClient, GrpcServer  # noqa: E402
 from itlib.h2 import H2o, Nghttpd  # noqa: E402
 from itlib.nginx import Nginx  # noqa: E402
@@ -94,3 +99,20 @@ grpc_server = _stopped_after(GrpcServer)
 grpc_client = _stopped_after(GrpcClient)
 nghttpd = _stopped_after(Nghttpd)
 h2o = _stopped_after(H2o)
+
+
+@pytest.fixture(scope="module")
+def pods():
+    """One private network per test module (creating it takes ~1 s); needs root."""
+    if os.geteuid() != 0:
+        raise AssertionError("network namespaces need root: run the tests as root")
+    p = Pods()
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def rig(pods, tmp_path):
+    r = ChainRig(pods, tmp_path)
+    yield r
+    r.stop()

@@ -284,26 +284,38 @@ def test_flush_gives_up_at_the_deadline(sockspan, py_server, driver, collector):
     assert "0 spans sent" in ss.stderr() and "5 at shutdown" in ss.stderr(), ss.stderr()
 
 
-def test_never_traces_its_own_exports(sockspan, py_server, driver, collector):
-    """Whole node traced: the collector's side of our POSTs is traced (another process), ours never is."""
+@pytest.mark.parametrize("ignore_sampling", [False, True])
+def test_never_traces_its_own_exports(sockspan, py_server, driver, collector, ignore_sampling):
+    """Whole node traced: the collector's side of our POSTs is another process's, ours never is.
+    Every POST says `b3: 0`, so the collector's SERVER spans are not made (counted), unless
+    --ignore-sampling: then the collector is seen traced and still none of ours is."""
     c = collector()
     d = driver()
     mport = free_port()
-    with sockspan("--zipkin", c.url, "--metrics", f"{LO}:{mport}", *FAST) as ss:
+    extra = ["--ignore-sampling"] if ignore_sampling else []
+    with sockspan("--zipkin", c.url, "--metrics", f"{LO}:{mport}", *FAST, *extra) as ss:
         drive(d, py_server, exchanges(3))
         wait_until(lambda: len([s for s in c.spans() if s["kind"] == "SERVER"
                                 and s["localEndpoint"]["port"] == py_server.port]) == 3,
                    STEP_TIMEOUT, "the 3 exchanges' SERVER spans")
         scrape(mport)
-        wait_until(lambda: any(s["localEndpoint"]["port"] == c.port for s in c.spans()), STEP_TIMEOUT,
-                   "the collector's own SERVER span of a POST")
+        if ignore_sampling:
+            wait_until(lambda: any(s["localEndpoint"]["port"] == c.port for s in c.spans()), STEP_TIMEOUT,
+                       "the collector's own SERVER span of a POST")
+        else:
+            # Each POST the collector answered is a span not made (the scrape's span makes more POSTs).
+            wait_until(lambda: metric(mport, "sockspan_spans_dropped_total", {"reason": "not_sampled"})
+                       == len(c.received()["requests"]), STEP_TIMEOUT, "every POST counted as not sampled")
     sockspan_pid = str(ss.proc.pid)
     mine = [s for s in ss.spans if s["tags"].get("process.pid") == sockspan_pid]
     assert mine == [], f"spans of sockspan's own traffic: {mine}"
     to_collector = [s for s in ss.spans if c.port in (s["localEndpoint"]["port"], s["remoteEndpoint"]["port"])]
-    assert to_collector, "the collector process was not traced at all: the test proves nothing"
-    assert {(s["kind"], s["tags"]["process.pid"], s["localEndpoint"]["port"]) for s in to_collector} == {
-        ("SERVER", str(c.pid), c.port)}
+    if ignore_sampling:
+        assert to_collector, "the collector process was not traced at all: the test proves nothing"
+        assert {(s["kind"], s["tags"]["process.pid"], s["localEndpoint"]["port"]) for s in to_collector} == {
+            ("SERVER", str(c.pid), c.port)}
+    else:
+        assert to_collector == []
     # The scrape is traced from the scraper's side only.
     to_metrics = [s for s in ss.spans if mport in (s["localEndpoint"]["port"], s["remoteEndpoint"]["port"])]
     assert to_metrics and {(s["kind"], s["tags"]["process.pid"]) for s in to_metrics} == {

@@ -30,6 +30,9 @@ static void make_span(struct span *s, uint64_t seq, unsigned ntags, size_t vlen)
 		s->parent_id[i] = (uint8_t)(seq * 17 + i);
 	}
 	s->has_parent = seq & 1;
+	s->trace_id_len = seq & 2 ? 8 : 16;
+	s->shared = seq & 4;
+	s->debug = seq & 8;
 	s->kind = seq % 3 ? SPAN_KIND_SERVER : SPAN_KIND_CLIENT;
 	snprintf(s->name, sizeof(s->name), "get /items/%llu", (unsigned long long)seq);
 	s->timestamp_us = 1795301147123456ull + seq;
@@ -51,6 +54,9 @@ static void make_span(struct span *s, uint64_t seq, unsigned ntags, size_t vlen)
 static void expect_same(const struct span *a, const struct span *b)
 {
 	cr_assert_arr_eq(a->trace_id, b->trace_id, 16);
+	cr_assert_eq(a->trace_id_len, b->trace_id_len);
+	cr_assert_eq(a->shared, b->shared);
+	cr_assert_eq(a->debug, b->debug);
 	cr_assert_arr_eq(a->id, b->id, 8);
 	cr_assert_eq(a->has_parent, b->has_parent);
 	if (a->has_parent)

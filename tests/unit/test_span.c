@@ -47,7 +47,9 @@ Test(span_init, zeroes_everything_but_ids)
 	memset(&zero, 0, sizeof(zero));
 	cr_assert(!all_zero(s.trace_id, 16));
 	cr_assert(!all_zero(s.id, 8));
+	cr_assert_eq(s.trace_id_len, 16);
 	memcpy(zero.trace_id, s.trace_id, 16);
+	zero.trace_id_len = 16;
 	memcpy(zero.id, s.id, 8);
 	cr_assert_eq(memcmp(&s, &zero, sizeof(s)), 0);
 	cr_assert_eq(s.num_tags, 0);

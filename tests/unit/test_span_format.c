@@ -236,6 +236,22 @@ Test(span_zipkin_json, endpoint_fields_omitted_one_by_one)
 	expect_json(&s, HEAD_CLIENT BARE_TIME "}");
 }
 
+Test(span_zipkin_json, trace_id_width_shared_and_debug)
+{
+	struct span s;
+
+	bare_span(&s);
+	s.trace_id_len = 8;
+	s.shared = true;
+	s.debug = true;
+	expect_json(&s, "{\"traceId\":\"4bf92f3577b34da6\",\"id\":\"" ID_HEX "\",\"kind\":\"CLIENT\""
+			BARE_TIME ",\"debug\":true,\"shared\":true}");
+	s.trace_id_len = 16;
+	s.shared = false;
+	s.debug = false;
+	expect_json(&s, HEAD_CLIENT BARE_TIME "}");
+}
+
 Test(span_zipkin_json, v4_mapped_ipv6_is_ipv4)
 {
 	struct span s;

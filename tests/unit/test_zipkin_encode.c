@@ -64,9 +64,9 @@ static cJSON *proto_to_json(const Zipkin__Proto3__Span *p)
 	cJSON *o = cJSON_CreateObject(), *ep;
 	char buf[33];
 
-	cr_assert_eq(p->trace_id.len, 16);
+	cr_assert(p->trace_id.len == 16 || p->trace_id.len == 8, "trace id of %zu bytes", p->trace_id.len);
 	cr_assert_eq(p->id.len, 8);
-	hex(buf, p->trace_id.data, 16);
+	hex(buf, p->trace_id.data, p->trace_id.len);
 	cJSON_AddStringToObject(o, "traceId", buf);
 	hex(buf, p->id.data, 8);
 	cJSON_AddStringToObject(o, "id", buf);
@@ -87,6 +87,10 @@ static cJSON *proto_to_json(const Zipkin__Proto3__Span *p)
 		add_raw(o, "timestamp", p->timestamp);
 	if (p->duration)
 		add_raw(o, "duration", p->duration);
+	if (p->debug)
+		cJSON_AddTrueToObject(o, "debug");
+	if (p->shared)
+		cJSON_AddTrueToObject(o, "shared");
 	if (p->local_endpoint && (ep = endpoint_json(p->local_endpoint)))
 		cJSON_AddItemToObject(o, "localEndpoint", ep);
 	if (p->remote_endpoint && (ep = endpoint_json(p->remote_endpoint)))
@@ -280,6 +284,9 @@ static void random_span(uint64_t *x, struct span *s)
 		s->parent_id[i] = (uint8_t)rnd(x);
 	}
 	s->has_parent = rnd(x) % 2;
+	s->trace_id_len = rnd(x) % 2 ? 8 : 16;
+	s->shared = rnd(x) % 2;
+	s->debug = rnd(x) % 4 == 0;
 	s->kind = (enum span_kind)(rnd(x) % 3);
 	n = rnd(x) % (sizeof(s->name) + 1);
 	random_bytes(x, s->name, n);

@@ -25,6 +25,7 @@ struct rec {
 	uint16_t lport, rport;
 	uint8_t lfamily, rfamily;
 	uint8_t kind, has_parent, num_tags;
+	uint8_t trace_id_len, shared, debug;
 	uint8_t name_len, lservice_len, rservice_len;
 };
 
@@ -129,6 +130,9 @@ static void pack(uint8_t *p, const struct span *s, uint32_t size)
 		.rfamily = s->remote.family,
 		.kind = (uint8_t)s->kind,
 		.has_parent = s->has_parent,
+		.trace_id_len = s->trace_id_len,
+		.shared = s->shared,
+		.debug = s->debug,
 		.num_tags = (uint8_t)tag_count(s),
 		.name_len = (uint8_t)field_len(s->name, sizeof(s->name)),
 		.lservice_len = (uint8_t)field_len(s->local.service_name, sizeof(s->local.service_name)),
@@ -173,6 +177,9 @@ static void unpack(const uint8_t *p, struct span *s)
 	memcpy(s->id, r.id, sizeof(r.id));
 	memcpy(s->parent_id, r.parent_id, sizeof(r.parent_id));
 	s->has_parent = r.has_parent;
+	s->trace_id_len = r.trace_id_len;
+	s->shared = r.shared;
+	s->debug = r.debug;
 	s->kind = (enum span_kind)r.kind;
 	s->timestamp_us = r.timestamp_us;
 	s->duration_us = r.duration_us;

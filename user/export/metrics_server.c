@@ -160,14 +160,16 @@ static void render_capture(struct text *t, const struct metrics_snapshot *s, con
 			    kinds[i], (unsigned long long)s->stats.proto_spans[p][i]);
 }
 
-static void render_export(struct text *t, const struct zipkin_exporter_stats *e)
+/* Spans not made (correlation) or not delivered (export; e NULL without a collector). */
+static void render_dropped(struct text *t, const struct sockspan_stats *s, const struct zipkin_exporter_stats *e)
 {
-	static const double bounds[ZIPKIN_NUM_LATENCY_BUCKETS] = ZIPKIN_LATENCY_BUCKETS;
-	static const char *const failures[ZIPKIN_FAIL__MAX] = { "connection_error", "timeout", "tls_error",
-								"error" };
-	uint64_t cumulative = 0;
-
-	family(t, "sockspan_spans_dropped_total", "counter", "Spans not delivered, by reason.");
+	family(t, "sockspan_spans_dropped_total", "counter", "Spans not made or not delivered, by reason.");
+	put(t, "sockspan_spans_dropped_total{reason=\"not_sampled\"} %llu\n",
+	    (unsigned long long)s->spans_not_sampled);
+	put(t, "sockspan_spans_dropped_total{reason=\"untracked\"} %llu\n",
+	    (unsigned long long)s->exchanges_untracked);
+	if (!e)
+		return;
 	put(t, "sockspan_spans_dropped_total{reason=\"queue_full\"} %llu\n",
 	    (unsigned long long)e->queue.dropped_full);
 	put(t, "sockspan_spans_dropped_total{reason=\"retries_exhausted\"} %llu\n",
@@ -175,6 +177,35 @@ static void render_export(struct text *t, const struct zipkin_exporter_stats *e)
 	put(t, "sockspan_spans_dropped_total{reason=\"rejected\"} %llu\n", (unsigned long long)e->dropped_rejected);
 	put(t, "sockspan_spans_dropped_total{reason=\"shutdown\"} %llu\n", (unsigned long long)e->dropped_shutdown);
 	put(t, "sockspan_spans_dropped_total{reason=\"encoding\"} %llu\n", (unsigned long long)e->dropped_encoding);
+}
+
+static void render_trace(struct text *t, const struct sockspan_stats *s)
+{
+	static const char *const reasons[TC_INVALID__COUNT] = {
+		[TC_INVALID_LENGTH] = "length", [TC_INVALID_HEX] = "hex", [TC_INVALID_ZERO] = "zero",
+		[TC_INVALID_FORMAT] = "format", [TC_INVALID_CONFLICT] = "conflict",
+	};
+
+	family(t, "sockspan_trace_context_invalid_total", "counter",
+	       "Trace-context header values ignored, by reason.");
+	for (int i = 0; i < TC_INVALID__COUNT; i++)
+		put(t, "sockspan_trace_context_invalid_total{reason=\"%s\"} %llu\n", reasons[i],
+		    (unsigned long long)s->trace_context_invalid[i]);
+	metric(t, "sockspan_unattributed_spans_total", "counter",
+	       "CLIENT spans that more than one request in flight in their process could have caused: "
+	       "not attributed, they start their own trace.", s->spans_unattributed);
+	metric(t, "sockspan_trace_joins_total", "counter",
+	       "SERVER spans put in the trace of the CLIENT span this agent saw at the other end.",
+	       s->trace_joins);
+}
+
+static void render_export(struct text *t, const struct zipkin_exporter_stats *e)
+{
+	static const double bounds[ZIPKIN_NUM_LATENCY_BUCKETS] = ZIPKIN_LATENCY_BUCKETS;
+	static const char *const failures[ZIPKIN_FAIL__MAX] = { "connection_error", "timeout", "tls_error",
+								"error" };
+	uint64_t cumulative = 0;
+
 	metric(t, "sockspan_export_spans_total", "counter", "Spans the collector accepted.", e->spans_sent);
 	family(t, "sockspan_export_batches_total", "counter", "Batches delivered or given up.");
 	put(t, "sockspan_export_batches_total{result=\"sent\"} %llu\n", (unsigned long long)e->batches_sent);
@@ -237,10 +268,12 @@ static char *render(struct metrics_server *m, size_t *len)
 	if (!t.buf)
 		return NULL;
 	render_capture(&t, &snap, k);
-	if (m->exporter) {
+	render_trace(&t, &snap.stats);
+	if (m->exporter)
 		zipkin_exporter_stats(m->exporter, &ex);
+	render_dropped(&t, &snap.stats, m->exporter ? &ex : NULL);
+	if (m->exporter)
 		render_export(&t, &ex);
-	}
 	if (t.oom) {
 		free(t.buf);
 		return NULL;

@@ -134,13 +134,15 @@ static void build(struct proto_span *p, const struct span *s)
 	zipkin__proto3__endpoint__init(&p->local);
 	zipkin__proto3__endpoint__init(&p->remote);
 	p->span.trace_id.data = (uint8_t *)s->trace_id;
-	p->span.trace_id.len = sizeof(s->trace_id);
+	p->span.trace_id.len = span_trace_id_len(s);
 	p->span.id.data = (uint8_t *)s->id;
 	p->span.id.len = sizeof(s->id);
 	if (s->has_parent) {
 		p->span.parent_id.data = (uint8_t *)s->parent_id;
 		p->span.parent_id.len = sizeof(s->parent_id);
 	}
+	p->span.debug = s->debug;
+	p->span.shared = s->shared;
 	switch (s->kind) {
 	case SPAN_KIND_CLIENT:
 		p->span.kind = ZIPKIN__PROTO3__SPAN__KIND__CLIENT;

@@ -95,20 +95,28 @@ static uint64_t rng_next(void)
 	return result;
 }
 
-void span_init(struct span *s)
+void span_random_trace_id(uint8_t out[16])
 {
-	uint64_t hi, lo, id;
+	uint64_t hi, lo;
 
-	memset(s, 0, sizeof(*s));
 	do {
 		hi = rng_next();
 		lo = rng_next();
 	} while (hi == 0 && lo == 0);
+	memcpy(out, &hi, 8);
+	memcpy(out + 8, &lo, 8);
+}
+
+void span_init(struct span *s)
+{
+	uint64_t id;
+
+	memset(s, 0, sizeof(*s));
+	span_random_trace_id(s->trace_id);
+	s->trace_id_len = 16;
 	do
 		id = rng_next();
 	while (id == 0);
-	memcpy(s->trace_id, &hi, 8);
-	memcpy(s->trace_id + 8, &lo, 8);
 	memcpy(s->id, &id, 8);
 }
 

@@ -34,10 +34,13 @@ struct span_tag {
 };
 
 struct span {
-	uint8_t trace_id[16];  /* 128-bit trace id */
+	uint8_t trace_id[16];  /* 128-bit trace id, or a 64-bit one in the first 8 bytes */
+	uint8_t trace_id_len;  /* 16 or 8: the width the trace's ids came with (B3 allows both) */
 	uint8_t id[8];
 	uint8_t parent_id[8];
 	bool has_parent;
+	bool shared;           /* a SERVER span sharing its id with the CLIENT span of the same RPC (B3) */
+	bool debug;            /* the request asked for debug (B3 flags): Zipkin keeps it whatever its sampling */
 	enum span_kind kind;
 	char name[SPAN_NAME_MAX];
 	uint64_t timestamp_us;  /* epoch microseconds */
@@ -45,17 +48,20 @@ struct span {
 	struct span_endpoint local, remote;
 	struct span_tag tags[SPAN_MAX_TAGS];
 	unsigned num_tags;
-	uint32_t pid;
-	uint8_t proto;          /* enum proto_id of the parser that made it: per-protocol counts */           /* exported as tag "process.pid" (omitted when 0) */
+	uint32_t pid;           /* exported as tag "process.pid" (omitted when 0) */
+	uint8_t proto;          /* enum proto_id of the parser that made it: per-protocol counts */
 };
 
 /*
- * Zero the span and give it a fresh random 128-bit trace id and 64-bit span
- * id, neither ever all zero.  The PRNG (xoshiro256**) is per thread, seeded
+ * Zero the span and give it a fresh random 128-bit trace id (trace_id_len
+ * 16) and 64-bit span id, neither ever all zero.  The PRNG (xoshiro256**) is per thread, seeded
  * once per thread from getrandom() and reseeded in a forked child, so
  * span_init() is safe to call from any thread without locking.
  */
 void span_init(struct span *s);
+
+/* A fresh random 128-bit trace id, never all zero (same generator). */
+void span_random_trace_id(uint8_t out[16]);
 
 /*
  * Append a tag.  key must outlive the span (a string literal).  value is
@@ -69,6 +75,12 @@ int span_add_tag(struct span *s, const char *key, const char *value, size_t len)
 
 /* Value of the first tag named key, or NULL.  The pointer is into s. */
 const char *span_tag(const struct span *s, const char *key);
+
+/* Bytes of the trace id to report: 8 or 16 (16 for any other value). */
+static inline size_t span_trace_id_len(const struct span *s)
+{
+	return s->trace_id_len == 8 ? 8 : 16;
+}
 
 /* "CLIENT" / "SERVER" (the Zipkin kind strings); "" for an unknown value. */
 const char *span_kind_str(enum span_kind k);

@@ -75,7 +75,7 @@ int span_format_text(FILE *out, const struct span *s)
 	} else {
 		snprintf(when, sizeof(when), "%" PRIu64 "us", s->timestamp_us);
 	}
-	hex_encode(trace, s->trace_id, sizeof(s->trace_id));
+	hex_encode(trace, s->trace_id, span_trace_id_len(s));
 	return fprintf(out, "%s %s %s %s %s %" PRIu64 ".%03" PRIu64 "ms %s\n", when,
 		       text_field(service, sizeof(service), s->local.service_name,
 				  sizeof(s->local.service_name)),
@@ -185,7 +185,7 @@ cJSON *span_to_zipkin_json(const struct span *s)
 
 	if (!root)
 		return NULL;
-	if (!add_hex(root, "traceId", s->trace_id, sizeof(s->trace_id)) ||
+	if (!add_hex(root, "traceId", s->trace_id, span_trace_id_len(s)) ||
 	    !add_hex(root, "id", s->id, sizeof(s->id)))
 		goto fail;
 	if (s->has_parent && !add_hex(root, "parentId", s->parent_id, sizeof(s->parent_id)))
@@ -199,6 +199,9 @@ cJSON *span_to_zipkin_json(const struct span *s)
 		goto fail;
 	/* Zipkin rejects duration 0: sub-microsecond spans round up. */
 	if (!add_int64(root, "duration", s->duration_us ? s->duration_us : 1))
+		goto fail;
+	if ((s->debug && !cJSON_AddTrueToObject(root, "debug")) ||
+	    (s->shared && !cJSON_AddTrueToObject(root, "shared")))
 		goto fail;
 	if (add_endpoint(root, "localEndpoint", &s->local) ||
 	    add_endpoint(root, "remoteEndpoint", &s->remote) || add_tags(root, s))

@@ -6,14 +6,24 @@
 /* Records allocated at first; the array doubles up to max. */
 #define INFLIGHT_INITIAL 256
 
-void inflight_init(struct inflight *f, uint32_t max)
+int inflight_init(struct inflight *f, uint32_t max)
 {
 	memset(f, 0, sizeof(*f));
 	f->max = max;
+	for (int x = 0; x < XI__COUNT; x++) {
+		f->buckets[x] = calloc(INFLIGHT_BUCKETS, sizeof(uint32_t));
+		if (!f->buckets[x]) {
+			inflight_free(f);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 void inflight_free(struct inflight *f)
 {
+	for (int x = 0; x < XI__COUNT; x++)
+		free(f->buckets[x]);
 	free(f->v);
 	memset(f, 0, sizeof(*f));
 }
@@ -68,8 +78,80 @@ struct xrec *inflight_get(const struct inflight *f, exchange_id id)
 
 void inflight_remove(struct inflight *f, struct xrec *r)
 {
+	for (int x = 0; x < XI__COUNT; x++)
+		inflight_unlink(f, r, x);
 	r->gen++; /* even: free; ids of the old generation find nothing */
 	r->next_free = f->free_head;
 	f->free_head = (uint32_t)(r - f->v) + 1;
 	f->used--;
+}
+
+uint64_t inflight_key(uint32_t tgid, uint32_t kind, uint64_t v)
+{
+	/* splitmix64 finaliser over the fields: well mixed for the bucket index. */
+	uint64_t x = ((uint64_t)tgid << 32 | kind) ^ (v * 0x9e3779b97f4a7c15ull);
+
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+static uint32_t *bucket(const struct inflight *f, enum xindex x, uint64_t key)
+{
+	return &f->buckets[x][(key ^ (key >> 32)) & (INFLIGHT_BUCKETS - 1)];
+}
+
+static uint32_t slot(const struct inflight *f, const struct xrec *r)
+{
+	return (uint32_t)(r - f->v) + 1;
+}
+
+void inflight_link(struct inflight *f, struct xrec *r, enum xindex x, uint64_t key)
+{
+	uint32_t *b = bucket(f, x, key);
+	struct xlink *l = &r->link[x];
+
+	if (l->linked)
+		inflight_unlink(f, r, x);
+	l->key = key;
+	l->prev = 0;
+	l->next = *b;
+	if (*b)
+		f->v[*b - 1].link[x].prev = slot(f, r);
+	*b = slot(f, r);
+	l->linked = true;
+}
+
+void inflight_unlink(struct inflight *f, struct xrec *r, enum xindex x)
+{
+	struct xlink *l = &r->link[x];
+
+	if (!l->linked)
+		return;
+	if (l->prev)
+		f->v[l->prev - 1].link[x].next = l->next;
+	else
+		*bucket(f, x, l->key) = l->next;
+	if (l->next)
+		f->v[l->next - 1].link[x].prev = l->prev;
+	l->linked = false;
+}
+
+static struct xrec *from(const struct inflight *f, uint32_t s, enum xindex x, uint64_t key)
+{
+	while (s && f->v[s - 1].link[x].key != key)
+		s = f->v[s - 1].link[x].next;
+	return s ? &f->v[s - 1] : NULL;
+}
+
+struct xrec *inflight_first(const struct inflight *f, enum xindex x, uint64_t key)
+{
+	return from(f, *bucket(f, x, key), x, key);
+}
+
+struct xrec *inflight_next(const struct inflight *f, const struct xrec *r, enum xindex x)
+{
+	return from(f, r->link[x].next, x, r->link[x].key);
 }

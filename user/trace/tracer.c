@@ -1,10 +1,55 @@
+/* Correlation. Ids and parents are decided when an exchange starts, from
+ * what each end sees alone: the request's trace context, the TCP sequence
+ * number of its first byte, the bytes naming it (trace/ids.h).
+ *
+ * SERVER  span id: the hop id, hop(context, sequence number, request), the
+ *         same at the CLIENT end. With a trace context: its trace, and the
+ *         span id on the wire as parent (a B3 library's client span, or,
+ *         when the caller copies headers, the caller's own caller: a span
+ *         above it either way). With only an x-request-id: a trace derived
+ *         from it. Without either: when this tracer saw the CLIENT end of
+ *         the same request (same hop id, its source port the server's peer
+ *         port), that CLIENT's trace and parent, marked shared; else a new
+ *         trace, which a CLIENT seen later can still join while nothing of
+ *         it was emitted (the two ends' events come in either order).
+ * CLIENT  attributed to the one SERVER exchange in flight in its process
+ *         that caused it: the one whose incoming span id the outgoing
+ *         request carries, else the one of the same trace (ids are random:
+ *         only a request of that trace can have passed it on; an
+ *         x-request-id names a trace too), else the one being served by the
+ *         thread that wrote it. Attributed, it is that SERVER's child, in its
+ *         trace unless its own headers say another. Never a guess: with
+ *         several candidates it is not attributed, counted, and takes its
+ *         own headers' trace or starts one. Span id: the span id it sends
+ *         when the process minted it (a library made a child: the SERVER
+ *         end, whose parent is that id, then hangs under it, and so do the
+ *         library's spans); the hop id when it copied an incoming one (both
+ *         ends then share the hop id, which Zipkin pairs as one RPC).
+ *
+ * Traces are cells shared by an exchange and the children it caused, so a
+ * late join moves them all; a cell is forwarded to the one it joined. */
 #include "trace/tracer.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "capture/clock.h"
+#include "trace/ids.h"
 #include "trace/inflight.h"
+
+/* Candidate parents looked at for one CLIENT: more means a hostile or
+ * extraordinary process, whose CLIENT spans are then not attributed. */
+#define ATTRIBUTION_MAX_CANDIDATES 64
+
+/* A trace, shared by the exchanges in it. */
+struct tcell {
+	struct tcell *fwd;      /* joined another trace: fwd holds its values */
+	uint32_t refs;
+	uint8_t trace_id[16];
+	uint8_t trace_id_len;
+	bool sampled, debug;
+	bool emitted;           /* a span of it went out: it can no longer join another */
+};
 
 struct sink {
 	span_sink_fn fn;
@@ -20,21 +65,294 @@ struct tracer {
 	unsigned nsinks;
 };
 
+/* ---- trace cells ---- */
+
+static struct tcell *cell_new(const uint8_t *trace_id, uint8_t len, bool sampled, bool debug)
+{
+	struct tcell *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->refs = 1;
+	if (trace_id) {
+		memcpy(c->trace_id, trace_id, len);
+		c->trace_id_len = len;
+	} else {
+		span_random_trace_id(c->trace_id);
+		c->trace_id_len = 16;
+	}
+	c->sampled = sampled || debug;
+	c->debug = debug;
+	return c;
+}
+
+static struct tcell *cell_ref(struct tcell *c)
+{
+	c->refs++;
+	return c;
+}
+
+static void cell_unref(struct tcell *c)
+{
+	while (c && --c->refs == 0) {
+		struct tcell *fwd = c->fwd;
+
+		free(c);
+		c = fwd;
+	}
+}
+
+static struct tcell *cell_resolve(struct tcell *c)
+{
+	while (c->fwd)
+		c = c->fwd;
+	return c;
+}
+
+static bool cell_is(struct tcell *c, const uint8_t *trace_id, uint8_t len)
+{
+	c = cell_resolve(c);
+	return c->trace_id_len == len && memcmp(c->trace_id, trace_id, len) == 0;
+}
+
+/* The trace a request's context names: its ids, or its x-request-id's. */
+static bool context_trace(const struct trace_context *ctx, uint8_t trace_id[16], uint8_t *len)
+{
+	if (ctx->trace_id_len) {
+		memcpy(trace_id, ctx->trace_id, ctx->trace_id_len);
+		*len = ctx->trace_id_len;
+		return true;
+	}
+	if (ctx->request_id.len) {
+		ids_trace_from_request_id(ctx->request_id.p, ctx->request_id.len, trace_id);
+		*len = 16;
+		return true;
+	}
+	return false;
+}
+
+/* Where a process's SERVER exchanges of one trace are indexed. */
+static uint64_t trace_key(uint32_t tgid, const uint8_t *trace, uint8_t len)
+{
+	return inflight_key(tgid, XI_TRACE, ids_get64(trace) ^ (len == 16 ? ids_get64(trace + 8) : 0));
+}
+
+static bool context_sampled(const struct trace_context *ctx)
+{
+	return ctx->sampled != TC_SAMPLED_DENY || ctx->debug;
+}
+
+/* ---- SERVER ---- */
+
+/* The CLIENT end of the same request, seen by this tracer (no trace context
+ * at either end): same hop id, and its source port is the server's peer port. */
+static struct xrec *client_end(struct tracer *t, const struct xrec *r)
+{
+	for (struct xrec *c = inflight_first(&t->inflight, XI_HOP, r->id); c;
+	     c = inflight_next(&t->inflight, c, XI_HOP))
+		if (c->role == EXCHANGE_CLIENT && c->lport == r->rport)
+			return c;
+	return NULL;
+}
+
+static void server_start(struct tracer *t, struct xrec *r, const struct conn *c, const struct trace_context *ctx)
+{
+	uint8_t trace[16], len = 0;
+	struct xrec *peer;
+
+	if (context_trace(ctx, trace, &len)) {
+		r->cell = cell_new(trace, len, context_sampled(ctx), ctx->debug);
+		inflight_link(&t->inflight, r, XI_TRACE, trace_key(r->tgid, trace, len));
+		if (ctx->trace_id_len) {
+			r->parent = ids_get64(ctx->span_id);
+			inflight_link(&t->inflight, r, XI_SPAN, inflight_key(r->tgid, XI_SPAN, r->parent));
+		}
+	} else if ((peer = client_end(t, r))) {
+		r->cell = cell_ref(peer->cell);
+		r->parent = peer->parent;
+		r->shared = true;
+		t->stats->trace_joins++;
+	} else {
+		r->cell = cell_new(NULL, 0, context_sampled(ctx), ctx->debug);
+		r->waiting = true;
+		inflight_link(&t->inflight, r, XI_HOP, r->id);
+	}
+	inflight_link(&t->inflight, r, XI_PROC, inflight_key(r->tgid, XI_PROC, 0));
+	inflight_link(&t->inflight, r, XI_THREAD, inflight_key(r->tgid, XI_THREAD, r->tid));
+	r->local_family = c->family;
+	memcpy(r->local_addr, c->laddr, sizeof(r->local_addr));
+	r->local_port = c->lport;
+}
+
+/* ---- CLIENT ---- */
+
+struct candidates {
+	struct xrec *one;       /* the candidate, when there is exactly one */
+	unsigned n;             /* how many (ATTRIBUTION_MAX_CANDIDATES + 1: too many) */
+	struct xrec *on_thread; /* the one on the CLIENT's thread, when exactly one is */
+	unsigned n_thread;
+};
+
+static void consider(struct candidates *k, struct xrec *s, uint32_t tid)
+{
+	if (k->n > ATTRIBUTION_MAX_CANDIDATES || s == k->one)
+		return;
+	k->one = k->n++ ? NULL : s;
+	if (s->tid == tid)
+		k->on_thread = k->n_thread++ ? NULL : s;
+}
+
+/* SERVER exchanges in index x under key, in trace (trace, len) when given. */
+static void gather(struct tracer *t, struct candidates *k, enum xindex x, uint64_t key, uint32_t tid,
+		   const uint8_t *trace, uint8_t len)
+{
+	for (struct xrec *s = inflight_first(&t->inflight, x, key); s && k->n <= ATTRIBUTION_MAX_CANDIDATES;
+	     s = inflight_next(&t->inflight, s, x))
+		if (!trace || cell_is(s->cell, trace, len))
+			consider(k, s, tid);
+}
+
+/* The request being served that caused this one, or NULL (*ambiguous when
+ * one of several might have). */
+static struct xrec *attribute(struct tracer *t, const struct xrec *r, const struct trace_context *ctx,
+			      const uint8_t *trace, uint8_t len, bool *ambiguous)
+{
+	struct candidates k = { 0 };
+
+	*ambiguous = false;
+	/* The outgoing context names the incoming one: copied (same span id),
+	 * or a child a library made (its parent)... */
+	if (ctx->trace_id_len) {
+		gather(t, &k, XI_SPAN, inflight_key(r->tgid, XI_SPAN, ids_get64(ctx->span_id)), r->tid, trace, len);
+		if (ctx->has_parent)
+			gather(t, &k, XI_SPAN, inflight_key(r->tgid, XI_SPAN, ids_get64(ctx->parent_id)), r->tid,
+			       trace, len);
+	}
+	/* ...or at least its trace (a library's own spans in between; an
+	 * x-request-id): trace ids are random, only a request of that trace
+	 * being served can have passed it on. */
+	if (trace && k.n == 0)
+		gather(t, &k, XI_TRACE, trace_key(r->tgid, trace, len), r->tid, trace, len);
+	if (k.n == 1)
+		return k.one;
+	if (k.n > 1) {
+		*ambiguous = k.n_thread != 1;
+		return k.n_thread == 1 ? k.on_thread : NULL;
+	}
+	/* No header says: the request the writing thread is serving. */
+	gather(t, &k, XI_THREAD, inflight_key(r->tgid, XI_THREAD, r->tid), r->tid, trace, len);
+	if (k.n == 1)
+		return k.one;
+	*ambiguous = k.n > 1 || inflight_first(&t->inflight, XI_PROC, inflight_key(r->tgid, XI_PROC, 0));
+	return NULL;
+}
+
+/* Is the span id this CLIENT sends one its process received (a copy of an
+ * incoming request's), rather than one it minted? */
+static bool copied(struct tracer *t, const struct xrec *r, const struct trace_context *ctx)
+{
+	return inflight_first(&t->inflight, XI_SPAN, inflight_key(r->tgid, XI_SPAN, ids_get64(ctx->span_id)));
+}
+
+/* A SERVER end of this request that started first, without trace context
+ * either, joins this CLIENT's trace if none of its spans went out yet. */
+static void join_waiting_server(struct tracer *t, struct xrec *r)
+{
+	for (struct xrec *s = inflight_first(&t->inflight, XI_HOP, r->id); s;
+	     s = inflight_next(&t->inflight, s, XI_HOP)) {
+		struct tcell *sc = cell_resolve(s->cell), *rc = cell_resolve(r->cell);
+
+		if (s->role != EXCHANGE_SERVER || !s->waiting || s->rport != r->lport)
+			continue;
+		if (!sc->emitted && sc != rc) {
+			sc->fwd = cell_ref(rc);
+			s->parent = r->parent;
+			s->shared = true;
+			t->stats->trace_joins++;
+		}
+		s->waiting = false;
+		inflight_unlink(&t->inflight, s, XI_HOP);
+		return;
+	}
+}
+
+static void client_start(struct tracer *t, struct xrec *r, const struct trace_context *ctx)
+{
+	uint8_t trace[16], len = 0;
+	bool own = context_trace(ctx, trace, &len), ambiguous;
+	struct xrec *p = attribute(t, r, ctx, own ? trace : NULL, len, &ambiguous);
+
+	r->unattributed = ambiguous;
+	if (ctx->trace_id_len && !copied(t, r, ctx))
+		r->id = ids_get64(ctx->span_id);
+	if (p) {
+		r->parent = p->id;
+		r->has_local = true;
+		r->local_family = p->local_family;
+		memcpy(r->local_addr, p->local_addr, sizeof(r->local_addr));
+		r->local_port = p->local_port;
+	} else if (ctx->trace_id_len) {
+		/* The wire's parent: the caller's span this request belongs under. */
+		r->parent = ids_get64(ctx->has_parent ? ctx->parent_id : ctx->span_id);
+	}
+	/* A parent's decision holds unless the request carries its own. */
+	if (p && (ctx->sampled == TC_SAMPLED_DEFER ||
+		  (ctx->sampled == TC_SAMPLED_ACCEPT) == cell_resolve(p->cell)->sampled))
+		r->cell = cell_ref(p->cell);
+	else
+		r->cell = cell_new(own ? trace : NULL, own ? len : 0, context_sampled(ctx), ctx->debug);
+	if (!own) {
+		inflight_link(&t->inflight, r, XI_HOP, r->id);
+		join_waiting_server(t, r);
+	}
+}
+
+/* ---- exchanges ---- */
+
 static exchange_id on_start(void *ctx, const struct conn *c, const struct exchange_start *x)
 {
 	struct tracer *t = ctx;
+	struct trace_context tc;
 	exchange_id id;
 	struct xrec *r = inflight_add(&t->inflight, &id);
 
-	(void)c;
 	if (!r) {
 		t->stats->exchanges_untracked++;
 		return 0;
 	}
+	if (x->headers)
+		tc_decode(x->headers, &tc, t->stats->trace_context_invalid);
+	else
+		memset(&tc, 0, sizeof(tc));
 	r->role = x->role;
 	r->proto = x->proto;
+	r->tgid = c->key.tgid;
+	r->tid = x->tid;
+	r->lport = c->lport;
+	r->rport = c->rport;
 	r->start_ns = x->start_ns;
+	r->id = ids_hop(x->seq, &tc, x->ident);
+	/* Kept as a tag: vendors put their own position in the trace there. */
+	if (tc.tracestate.len)
+		r->tracestate = strndup(tc.tracestate.p, tc.tracestate.len);
+	if (x->role == EXCHANGE_SERVER)
+		server_start(t, r, c, &tc);
+	else
+		client_start(t, r, &tc);
+	if (!r->cell) {
+		free(r->tracestate);
+		inflight_remove(&t->inflight, r);
+		t->stats->exchanges_untracked++;
+		return 0;
+	}
 	return id;
+}
+
+static void release(struct tracer *t, struct xrec *r)
+{
+	free(r->tracestate);
+	cell_unref(r->cell);
+	inflight_remove(&t->inflight, r);
 }
 
 /* The socket's address as is: encoders report IPv4-mapped IPv6 as IPv4 (span_endpoint_ip). */
@@ -58,21 +376,42 @@ static void on_end(void *ctx, exchange_id id, const struct conn *c, const struct
 	struct tracer *t = ctx;
 	struct xrec *r = inflight_get(&t->inflight, id);
 	const char *service = t->o.service_name ? t->o.service_name : c->comm;
+	struct tcell *cell;
 	struct span s;
 
 	if (!r)
 		return;
-	span_init(&s);
+	cell = cell_resolve(r->cell);
+	if (!cell->sampled && !t->o.ignore_sampling) {
+		t->stats->spans_not_sampled++;
+		release(t, r);
+		return;
+	}
+	memset(&s, 0, sizeof(s));
+	memcpy(s.trace_id, cell->trace_id, sizeof(s.trace_id));
+	s.trace_id_len = cell->trace_id_len;
+	s.debug = cell->debug;
+	ids_put64(s.id, r->id);
+	s.has_parent = r->parent != 0 && r->parent != r->id;
+	ids_put64(s.parent_id, r->parent);
 	s.kind = r->role == EXCHANGE_CLIENT ? SPAN_KIND_CLIENT : SPAN_KIND_SERVER;
+	s.shared = r->shared && s.kind == SPAN_KIND_SERVER;
 	s.timestamp_us = clock_mono_to_epoch_us(r->start_ns);
 	s.duration_us = x->end_ns > r->start_ns ? (x->end_ns - r->start_ns) / 1000 : 0;
 	span_copy_utf8(s.local.service_name, sizeof(s.local.service_name), service, strlen(service));
-	set_endpoint(&s.local, c->family, c->laddr, c->lport);
+	if (r->has_local)
+		set_endpoint(&s.local, r->local_family, r->local_addr, r->local_port);
+	else
+		set_endpoint(&s.local, c->family, c->laddr, c->lport);
 	set_endpoint(&s.remote, c->family, c->raddr, c->rport);
 	s.pid = c->key.tgid;
 	s.proto = r->proto;
 	span_set_exchange(&s, x, t->o.span);
-	inflight_remove(&t->inflight, r);
+	if (r->tracestate)
+		span_add_tag(&s, "w3c.tracestate", r->tracestate, strlen(r->tracestate));
+	cell->emitted = true;
+	t->stats->spans_unattributed += r->unattributed;
+	release(t, r);
 	emit(t, &s);
 }
 
@@ -82,7 +421,7 @@ static void on_drop(void *ctx, exchange_id id)
 	struct xrec *r = inflight_get(&t->inflight, id);
 
 	if (r)
-		inflight_remove(&t->inflight, r);
+		release(t, r);
 }
 
 struct tracer *tracer_new(const struct tracer_opts *o, struct sockspan_stats *stats)
@@ -94,7 +433,10 @@ struct tracer *tracer_new(const struct tracer_opts *o, struct sockspan_stats *st
 	t->o = *o;
 	t->stats = stats;
 	t->xsink = (struct exchange_sink){ .start = on_start, .end = on_end, .drop = on_drop, .ctx = t };
-	inflight_init(&t->inflight, (uint32_t)o->max_exchanges);
+	if (inflight_init(&t->inflight, (uint32_t)o->max_exchanges) < 0) {
+		free(t);
+		return NULL;
+	}
 	return t;
 }
 
@@ -102,6 +444,11 @@ void tracer_free(struct tracer *t)
 {
 	if (!t)
 		return;
+	for (uint32_t i = 0; i < t->inflight.cap; i++)
+		if (t->inflight.v[i].gen & 1) {
+			free(t->inflight.v[i].tracestate);
+			cell_unref(t->inflight.v[i].cell);
+		}
 	inflight_free(&t->inflight);
 	free(t);
 }

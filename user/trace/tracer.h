@@ -1,6 +1,6 @@
 /* Trace correlation: receives the exchanges protocol sessions report
  * (session/exchange.h), decides each one's trace id, span id and parent when
- * it starts (random for now), and hands its span to every sink when it ends.
+ * it starts, and hands its span to every sink when it ends.
  *
  * One tracer per pipeline, owned by main; it keeps the exchanges in flight
  * (bounded) and nothing else between calls. Single-threaded: the capture
@@ -25,6 +25,7 @@ typedef void (*span_sink_fn)(void *ctx, const struct span *s);
 struct tracer_opts {
 	const char *service_name; /* serviceName of every span; NULL: the process name */
 	const struct span_opts *span; /* read for every span; outlives the tracer */
+	bool ignore_sampling;     /* spans of requests marked not sampled are made too */
 	size_t max_exchanges;     /* exchanges in flight at most; beyond, new ones get no span (counted) */
 };
 

@@ -14,6 +14,16 @@ def set_comm(name):
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_NAME)")
 
 
+def serve_http(srv):
+    """Print "listening <port>", then serve until SIGINT; returns the exit code."""
+    print(f"listening {srv.server_address[1]}", flush=True)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def serve_commands(target):
     """Print "ready", then run {"op": name, ...args} lines as target.name(**args) until
     {"op": "exit"} or EOF; each reply is one JSON line, {"error": ...} when the op raised."""

@@ -19,7 +19,7 @@ import argparse
 import socket
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from applib import set_comm
+from applib import serve_http, set_comm
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -103,12 +103,7 @@ def main():
     set_comm(args.comm)
     cls = Server6 if ":" in args.host else Server
     srv = cls((args.host, args.port), Handler)
-    print(f"listening {srv.server_address[1]}", flush=True)
-    try:
-        srv.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return serve_http(srv)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ import subprocess
 from collections import namedtuple
 from pathlib import Path
 
+import redis
+
 from .procs import PYTHON, STEP_TIMEOUT, CommandedProc, Proc, child_env, free_port, wait_until
 from .spans import CLOCK_SLACK_US, addr
 
@@ -26,25 +28,32 @@ HEX16 = re.compile(r"[0-9a-f]{16}")
 NAME = re.compile(r"[a-z][a-z0-9_.:-]*( [a-z][a-z0-9_.:-]*)?|unknown")
 
 
+def start_redis_server(start, host, port, ping):
+    """redis-server on host:port, no persistence, started by start(argv, name, stdin=False)
+    (Proc, or a pod's start); returns its Proc once ping() says it answers."""
+    proc = start([REDIS_SERVER, "--port", port, "--bind", host, "--save", "", "--appendonly", "no",
+                  "--daemonize", "no", "--protected-mode", "no"], "redis-server", stdin=False)
+
+    def up():
+        if not proc.running():
+            raise AssertionError(f"redis-server exited: {proc.err.text()}\n{proc.out.text()}")
+        try:
+            return ping()
+        except (AssertionError, OSError, redis.exceptions.ConnectionError):
+            return False
+
+    wait_until(up, STEP_TIMEOUT, f"redis-server to answer PING on {host}:{port}")
+    return proc
+
+
 class RedisServer:
     """A private redis-server on 127.0.0.1 (our child, stopped by pid)."""
 
     def __init__(self):
         self.port = free_port()
-        self.proc = Proc([REDIS_SERVER, "--port", self.port, "--bind", "127.0.0.1", "--save", "",
-                          "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no"],
-                         "redis-server", stdin=False)
+        self.proc = start_redis_server(Proc, "127.0.0.1", self.port,
+                                       lambda: redis_cli(self.port, "PING") == "PONG")
         self.pid = self.proc.pid
-
-        def up():
-            if not self.proc.running():
-                raise AssertionError(f"redis-server exited: {self.proc.err.text()}\n{self.proc.out.text()}")
-            try:
-                return redis_cli(self.port, "PING") == "PONG"
-            except AssertionError:
-                return False
-
-        wait_until(up, STEP_TIMEOUT, f"redis-server to answer PING on port {self.port}")
 
     def stop(self):
         self.proc.stop()
