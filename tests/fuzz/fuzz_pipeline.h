@@ -10,12 +10,14 @@
 #include "conn/conn_tracker.h"
 #include "session/exchange.h"
 #include "session/protocols.h"
+#include "span/span_builder.h"
 #include "stats.h"
 #include "trace/tracer.h"
 
 struct fuzz_pipeline {
 	struct sockspan_stats stats;
 	struct span_opts span_opts;
+	struct span_builder builder;
 	struct session_env env;
 	struct tracer *tracer;
 	struct conn_tracker *tracker;
@@ -24,17 +26,18 @@ struct fuzz_pipeline {
 /* NULL-free on success (returns 0); -1 without memory. */
 static inline int fuzz_pipeline_new(struct fuzz_pipeline *p, span_sink_fn sink, bool redis_statement)
 {
-	struct tracer_opts to = { .span = &p->span_opts, .max_exchanges = 4096 };
+	struct tracer_opts to = { .max_exchanges = 4096 };
 	struct conn_tracker_opts ko = {
 		.max_conns = 16, .protocols = session_protocols, .env = &p->env, .stats = &p->stats,
 	};
 
 	memset(p, 0, sizeof(*p));
 	p->span_opts.redis_statement = redis_statement;
-	p->tracer = tracer_new(&to, &p->stats);
+	span_builder_init(&p->builder, NULL, &p->span_opts, &p->stats);
+	span_builder_add_sink(&p->builder, sink, NULL);
+	p->tracer = tracer_new(&to, &p->stats, span_builder_traced, &p->builder);
 	if (!p->tracer)
 		return -1;
-	tracer_add_sink(p->tracer, sink, NULL);
 	p->env = (struct session_env){ .sink = tracer_exchange_sink(p->tracer), .stats = &p->stats };
 	p->tracker = conn_tracker_new(&ko);
 	if (!p->tracker) {

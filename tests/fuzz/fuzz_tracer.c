@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "capture/clock.h"
+#include "span/span_builder.h"
 #include "trace/tracer.h"
 
 #define FUZZ_LIVE 32 /* exchanges the input can refer to */
@@ -129,16 +130,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sockspan_stats stats = { 0 };
 	struct span_opts so = { .redis_statement = false };
-	struct tracer_opts o = { .span = &so, .ignore_sampling = size & 1, .max_exchanges = 16 };
-	struct tracer *t = tracer_new(&o, &stats);
+	struct tracer_opts o = { .ignore_sampling = size & 1, .max_exchanges = 16 };
+	struct span_builder b;
+	struct tracer *t;
 	struct input in = { data, size };
 	exchange_id live[FUZZ_LIVE] = { 0 };
 	const struct exchange_sink *xs;
 	struct conn c = { 0 };
 
+	span_builder_init(&b, NULL, &so, &stats);
+	span_builder_add_sink(&b, sink, NULL);
+	t = tracer_new(&o, &stats, span_builder_traced, &b);
 	if (!t)
 		return 0;
-	tracer_add_sink(t, sink, NULL);
 	xs = tracer_exchange_sink(t);
 	c.family = 2;
 	while (in.n) {

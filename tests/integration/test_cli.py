@@ -17,7 +17,8 @@ EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 # "2026-11-21T22:45:47.123456Z python3 SERVER get /users/{id} 200 1.234ms <32-hex trace id>"
 TEXT_LINE = re.compile(r"(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6})Z (?P<service>\S+) "
                        r"(?P<kind>SERVER|CLIENT) (?P<name>[a-z]+ \S+) (?P<status>\d{3}) "
-                       r"(?P<ms>\d+\.\d{3})ms (?P<trace>[0-9a-f]{32})")
+                       r"(?P<ms>\d+\.\d{3})ms (?P<trace>[0-9a-f]{32}) (?P<id>[0-9a-f]{16}) "
+                       r"(?P<parent>[0-9a-f]{16}|-)")
 
 
 @pytest.mark.parametrize("flag", ["--help", "-h"])

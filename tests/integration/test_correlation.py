@@ -14,7 +14,7 @@ thread-per-request servers). Expected, per request, exactly (Zipkin's trees, itl
     per-service, cases 1-3   A SERVER > A CLIENT > B SERVER > B CLIENT(get)
     per-service, case 4      A SERVER > A CLIENT   and   B SERVER > B CLIENT(get): two traces
     one, cases 1-4           drv CLIENT > A SERVER > A CLIENT > B SERVER > B CLIENT(get) > redis SERVER(get)
-HTTP runs 50 requests, 10 at a time (threads with a connection each); gRPC 20, 5 at a time.
+Each runs 50 requests, 10 at a time (threads with a connection each, or one gRPC channel).
 grpcio reads requests on its I/O threads and runs handlers on a pool: nothing ties the
 header-less Redis call of B's handler thread to B's request (sockspan never guesses), so
 for gRPC that call is a trace of its own, counted as unattributed, and the rest of the
@@ -41,7 +41,7 @@ DRV, A, B, REDIS = (COMMS[k] for k in ("drv", "a", "b", "r"))
 # Names as sockspan writes them, and as Zipkin shows them (its model lowercases names).
 RAW_NAME = {"http": "get /chain/{id}", "grpc": "/chain.Chain/Hop"}
 NAME = {proto: raw.lower() for proto, raw in RAW_NAME.items()}
-RUN = {"http": {"count": 50, "concurrency": 10}, "grpc": {"count": 20, "concurrency": 5}}
+RUN = {"http": {"count": 50, "concurrency": 10}, "grpc": {"count": 50, "concurrency": 10}}
 LO = "127.0.0.1"
 
 

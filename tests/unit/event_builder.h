@@ -29,6 +29,7 @@
 #include "session/protocols.h"
 #include "sockspan_event.h"
 #include "span/span.h"
+#include "span/span_builder.h"
 #include "stats.h"
 #include "trace/tracer.h"
 
@@ -64,10 +65,12 @@ struct eb_span {
 };
 
 /* The pipeline under test, what main owns in the agent: counters, span
- * options, the tracer (one per test, made by eb_tracker) and its sink. */
+ * options, the tracer (one per test, made by eb_tracker), the span builder
+ * and its sink. */
 __attribute__((unused)) static struct sockspan_stats stats;
 __attribute__((unused)) static struct span_opts eb_span_opts;
 __attribute__((unused)) static struct tracer *eb_tracer;
+__attribute__((unused)) static struct span_builder eb_builder;
 __attribute__((unused)) static struct session_env eb_env;
 __attribute__((unused)) static struct eb_span eb_spans[EB_MAX_SPANS];
 __attribute__((unused)) static size_t eb_nspans;
@@ -134,16 +137,17 @@ static inline void eb_teardown(void)
 /* A connection tracker (max_conns connections) feeding the test's tracer. */
 static inline struct conn_tracker *eb_tracker(size_t max_conns)
 {
-	struct tracer_opts to = { .span = &eb_span_opts, .max_exchanges = 1u << 16 };
+	struct tracer_opts to = { .max_exchanges = 1u << 16 };
 	struct conn_tracker_opts o = {
 		.max_conns = max_conns, .protocols = session_protocols, .env = &eb_env, .stats = &stats,
 	};
 	struct conn_tracker *t;
 
 	if (!eb_tracer) {
-		eb_tracer = tracer_new(&to, &stats);
+		span_builder_init(&eb_builder, NULL, &eb_span_opts, &stats);
+		cr_assert_eq(span_builder_add_sink(&eb_builder, eb_sink_fn, NULL), 0);
+		eb_tracer = tracer_new(&to, &stats, span_builder_traced, &eb_builder);
 		cr_assert_not_null(eb_tracer);
-		cr_assert_eq(tracer_add_sink(eb_tracer, eb_sink_fn, NULL), 0);
 	}
 	eb_env = (struct session_env){ .sink = tracer_exchange_sink(eb_tracer), .stats = &stats };
 	t = conn_tracker_new(&o);

@@ -113,7 +113,7 @@ Test(span_format_text, fixed_span)
 
 	fixed_span(&s);
 	expect_text(&s, "2026-11-21T22:45:47.123456Z python3 SERVER get /users/{id} 200 1.234ms "
-			TRACE_HEX "\n");
+			TRACE_HEX " " ID_HEX " " PARENT_HEX "\n");
 }
 
 Test(span_format_text, missing_fields_are_dashes)
@@ -123,7 +123,7 @@ Test(span_format_text, missing_fields_are_dashes)
 	bare_span(&s);
 	s.timestamp_us = 0;
 	s.duration_us = 0;
-	expect_text(&s, "1970-01-01T00:00:00.000000Z - CLIENT - - 0.000ms " TRACE_HEX "\n");
+	expect_text(&s, "1970-01-01T00:00:00.000000Z - CLIENT - - 0.000ms " TRACE_HEX " " ID_HEX " -\n");
 }
 
 Test(span_format_text, status_of_grpc_and_redis_spans)
@@ -134,10 +134,10 @@ Test(span_format_text, status_of_grpc_and_redis_spans)
 	s.num_tags = 0;
 	cr_assert_eq(span_add_tag(&s, "error", "WRONGTYPE", 9), 0);
 	expect_text(&s, "2026-11-21T22:45:47.123456Z python3 SERVER get /users/{id} WRONGTYPE 1.234ms "
-			TRACE_HEX "\n");
+			TRACE_HEX " " ID_HEX " " PARENT_HEX "\n");
 	cr_assert_eq(span_add_tag(&s, "grpc.status_code", "5", 1), 0);
 	expect_text(&s, "2026-11-21T22:45:47.123456Z python3 SERVER get /users/{id} 5 1.234ms "
-			TRACE_HEX "\n");
+			TRACE_HEX " " ID_HEX " " PARENT_HEX "\n");
 }
 
 Test(span_format_text, durations)
@@ -146,11 +146,11 @@ Test(span_format_text, durations)
 
 	bare_span(&s);
 	s.duration_us = 999;
-	expect_text(&s, "2026-11-21T22:45:47.123456Z - CLIENT - - 0.999ms " TRACE_HEX "\n");
+	expect_text(&s, "2026-11-21T22:45:47.123456Z - CLIENT - - 0.999ms " TRACE_HEX " " ID_HEX " -\n");
 	s.duration_us = 1234567;
-	expect_text(&s, "2026-11-21T22:45:47.123456Z - CLIENT - - 1234.567ms " TRACE_HEX "\n");
+	expect_text(&s, "2026-11-21T22:45:47.123456Z - CLIENT - - 1234.567ms " TRACE_HEX " " ID_HEX " -\n");
 	s.duration_us = 60000000;
-	expect_text(&s, "2026-11-21T22:45:47.123456Z - CLIENT - - 60000.000ms " TRACE_HEX "\n");
+	expect_text(&s, "2026-11-21T22:45:47.123456Z - CLIENT - - 60000.000ms " TRACE_HEX " " ID_HEX " -\n");
 }
 
 Test(span_format_text, one_line_whatever_the_fields_hold)
@@ -161,7 +161,7 @@ Test(span_format_text, one_line_whatever_the_fields_hold)
 	strcpy(s.name, "get /a\nb\t\x7f\xff");
 	strcpy(s.local.service_name, "x\ry");
 	add_tag(&s, "http.status_code", "2\n0");
-	expect_text(&s, "2026-11-21T22:45:47.123456Z x?y CLIENT get /a?b??? 2?0 0.005ms " TRACE_HEX "\n");
+	expect_text(&s, "2026-11-21T22:45:47.123456Z x?y CLIENT get /a?b??? 2?0 0.005ms " TRACE_HEX " " ID_HEX " -\n");
 	/* name filling its whole array without a NUL */
 	memset(s.name, 'n', sizeof(s.name));
 	{

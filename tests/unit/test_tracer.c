@@ -15,6 +15,7 @@
 
 #include "capture/clock.h"
 #include "trace/ids.h"
+#include "span/span_builder.h"
 #include "trace/tracer.h"
 
 #define MAX_SPANS 64
@@ -24,6 +25,7 @@
 
 static struct sockspan_stats stats;
 static struct span_opts span_opts;
+static struct span_builder builder;
 static struct span spans[MAX_SPANS];
 static size_t nspans;
 static struct tracer *tr;
@@ -38,15 +40,15 @@ static void sink(void *ctx, const struct span *s)
 
 static void setup_with(bool ignore_sampling, size_t max_exchanges)
 {
-	struct tracer_opts o = { .span = &span_opts, .ignore_sampling = ignore_sampling,
-				 .max_exchanges = max_exchanges };
+	struct tracer_opts o = { .ignore_sampling = ignore_sampling, .max_exchanges = max_exchanges };
 
 	memset(&stats, 0, sizeof(stats));
 	nspans = 0;
 	clock_sync();
-	tr = tracer_new(&o, &stats);
+	span_builder_init(&builder, NULL, &span_opts, &stats);
+	cr_assert_eq(span_builder_add_sink(&builder, sink, NULL), 0);
+	tr = tracer_new(&o, &stats, span_builder_traced, &builder);
 	cr_assert_not_null(tr);
-	cr_assert_eq(tracer_add_sink(tr, sink, NULL), 0);
 	xs = tracer_exchange_sink(tr);
 }
 

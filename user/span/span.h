@@ -54,14 +54,10 @@ struct span {
 
 /*
  * Zero the span and give it a fresh random 128-bit trace id (trace_id_len
- * 16) and 64-bit span id, neither ever all zero.  The PRNG (xoshiro256**) is per thread, seeded
- * once per thread from getrandom() and reseeded in a forked child, so
- * span_init() is safe to call from any thread without locking.
+ * 16) and 64-bit span id, neither ever all zero (trace/random.h: safe from
+ * any thread without locking).
  */
 void span_init(struct span *s);
-
-/* A fresh random 128-bit trace id, never all zero (same generator). */
-void span_random_trace_id(uint8_t out[16]);
 
 /*
  * Append a tag.  key must outlive the span (a string literal).  value is

@@ -62,7 +62,7 @@ static const char *text_field(char *buf, size_t cap, const char *field, size_t f
 int span_format_text(FILE *out, const struct span *s)
 {
 	char when[64], service[SPAN_SERVICE_MAX], name[SPAN_NAME_MAX];
-	char status_buf[SPAN_TAG_VALUE_MAX], trace[33];
+	char status_buf[SPAN_TAG_VALUE_MAX], trace[33], id[17], parent[17] = "-";
 	const char *status = status_of(s);
 	time_t secs = (time_t)(s->timestamp_us / 1000000);
 	struct tm tm;
@@ -76,7 +76,10 @@ int span_format_text(FILE *out, const struct span *s)
 		snprintf(when, sizeof(when), "%" PRIu64 "us", s->timestamp_us);
 	}
 	hex_encode(trace, s->trace_id, span_trace_id_len(s));
-	return fprintf(out, "%s %s %s %s %s %" PRIu64 ".%03" PRIu64 "ms %s\n", when,
+	hex_encode(id, s->id, sizeof(s->id));
+	if (s->has_parent)
+		hex_encode(parent, s->parent_id, sizeof(s->parent_id));
+	return fprintf(out, "%s %s %s %s %s %" PRIu64 ".%03" PRIu64 "ms %s %s %s\n", when,
 		       text_field(service, sizeof(service), s->local.service_name,
 				  sizeof(s->local.service_name)),
 		       span_kind_str(s->kind),
@@ -84,7 +87,7 @@ int span_format_text(FILE *out, const struct span *s)
 		       status ? text_field(status_buf, sizeof(status_buf), status,
 					   SPAN_TAG_VALUE_MAX)
 			      : "-",
-		       s->duration_us / 1000, s->duration_us % 1000, trace);
+		       s->duration_us / 1000, s->duration_us % 1000, trace, id, parent);
 }
 
 /* int64 in JSON, exact: cJSON numbers are doubles printed with %1.15g. */

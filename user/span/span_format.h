@@ -15,11 +15,13 @@
 
 /*
  * Write one readable line, newline-terminated:
- *   "2026-11-21T22:45:47.123456Z python3 SERVER get /users/{id} 200 1.234ms 4bf92f3577b34da6a3ce929d0e0e4736"
+ *   "2026-11-21T22:45:47.123456Z python3 SERVER get /users/{id} 200 1.234ms 4bf92f3577b34da6a3ce929d0e0e4736
+ *      00f067aa0ba902b7 53995c3f42cd8ad8"
  * UTC time of timestamp_us with microseconds, local service name, kind,
  * name, status (the http.status_code tag, else grpc.status_code, else the
  * error tag: a Redis error code), duration in ms with 3 decimals (truncated,
- * 0 stays "0.000ms"), trace id in 32 hex.  An empty service name, name or a
+ * 0 stays "0.000ms"), trace id in 32 hex (16 for a 64-bit one), span id,
+ * parent span id ("-" for none).  An empty service name, name or a
  * missing status is written "-"; control bytes and invalid UTF-8 in any
  * field are written '?' so one span is always exactly one line.
  * Returns what fprintf returns (negative on error).

@@ -33,9 +33,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "capture/clock.h"
 #include "trace/ids.h"
 #include "trace/inflight.h"
+#include "trace/random.h"
 
 /* Candidate parents looked at for one CLIENT: more means a hostile or
  * extraordinary process, whose CLIENT spans are then not attributed. */
@@ -51,18 +51,13 @@ struct tcell {
 	bool emitted;           /* a span of it went out: it can no longer join another */
 };
 
-struct sink {
-	span_sink_fn fn;
-	void *ctx;
-};
-
 struct tracer {
 	struct tracer_opts o;
 	struct sockspan_stats *stats;
 	struct exchange_sink xsink;
 	struct inflight inflight;
-	struct sink sinks[TRACER_MAX_SINKS];
-	unsigned nsinks;
+	traced_fn traced;
+	void *traced_ctx;
 };
 
 /* ---- trace cells ---- */
@@ -78,7 +73,7 @@ static struct tcell *cell_new(const uint8_t *trace_id, uint8_t len, bool sampled
 		memcpy(c->trace_id, trace_id, len);
 		c->trace_id_len = len;
 	} else {
-		span_random_trace_id(c->trace_id);
+		random_trace_id(c->trace_id);
 		c->trace_id_len = 16;
 	}
 	c->sampled = sampled || debug;
@@ -355,29 +350,12 @@ static void release(struct tracer *t, struct xrec *r)
 	inflight_remove(&t->inflight, r);
 }
 
-/* The socket's address as is: encoders report IPv4-mapped IPv6 as IPv4 (span_endpoint_ip). */
-static void set_endpoint(struct span_endpoint *ep, uint8_t family, const uint8_t addr[16], uint16_t port)
-{
-	ep->family = family;
-	memcpy(ep->addr, addr, sizeof(ep->addr));
-	ep->port = port;
-}
-
-static void emit(struct tracer *t, const struct span *s)
-{
-	t->stats->spans++;
-	t->stats->proto_spans[s->proto][s->kind]++;
-	for (unsigned i = 0; i < t->nsinks; i++)
-		t->sinks[i].fn(t->sinks[i].ctx, s);
-}
-
 static void on_end(void *ctx, exchange_id id, const struct conn *c, const struct exchange_end *x)
 {
 	struct tracer *t = ctx;
 	struct xrec *r = inflight_get(&t->inflight, id);
-	const char *service = t->o.service_name ? t->o.service_name : c->comm;
 	struct tcell *cell;
-	struct span s;
+	struct traced d;
 
 	if (!r)
 		return;
@@ -387,32 +365,18 @@ static void on_end(void *ctx, exchange_id id, const struct conn *c, const struct
 		release(t, r);
 		return;
 	}
-	memset(&s, 0, sizeof(s));
-	memcpy(s.trace_id, cell->trace_id, sizeof(s.trace_id));
-	s.trace_id_len = cell->trace_id_len;
-	s.debug = cell->debug;
-	ids_put64(s.id, r->id);
-	s.has_parent = r->parent != 0 && r->parent != r->id;
-	ids_put64(s.parent_id, r->parent);
-	s.kind = r->role == EXCHANGE_CLIENT ? SPAN_KIND_CLIENT : SPAN_KIND_SERVER;
-	s.shared = r->shared && s.kind == SPAN_KIND_SERVER;
-	s.timestamp_us = clock_mono_to_epoch_us(r->start_ns);
-	s.duration_us = x->end_ns > r->start_ns ? (x->end_ns - r->start_ns) / 1000 : 0;
-	span_copy_utf8(s.local.service_name, sizeof(s.local.service_name), service, strlen(service));
-	if (r->has_local)
-		set_endpoint(&s.local, r->local_family, r->local_addr, r->local_port);
-	else
-		set_endpoint(&s.local, c->family, c->laddr, c->lport);
-	set_endpoint(&s.remote, c->family, c->raddr, c->rport);
-	s.pid = c->key.tgid;
-	s.proto = r->proto;
-	span_set_exchange(&s, x, t->o.span);
-	if (r->tracestate)
-		span_add_tag(&s, "w3c.tracestate", r->tracestate, strlen(r->tracestate));
+	d = (struct traced){
+		.role = r->role, .proto = r->proto, .start_ns = r->start_ns,
+		.trace_id_len = cell->trace_id_len, .id = r->id, .parent = r->parent != r->id ? r->parent : 0,
+		.shared = r->shared && r->role == EXCHANGE_SERVER, .debug = cell->debug,
+		.has_local = r->has_local, .local_family = r->local_family, .local_port = r->local_port,
+		.local_addr = r->local_addr, .tracestate = r->tracestate,
+	};
+	memcpy(d.trace_id, cell->trace_id, sizeof(d.trace_id));
 	cell->emitted = true;
 	t->stats->spans_unattributed += r->unattributed;
+	t->traced(t->traced_ctx, c, &d, x);
 	release(t, r);
-	emit(t, &s);
 }
 
 static void on_drop(void *ctx, exchange_id id)
@@ -424,7 +388,7 @@ static void on_drop(void *ctx, exchange_id id)
 		release(t, r);
 }
 
-struct tracer *tracer_new(const struct tracer_opts *o, struct sockspan_stats *stats)
+struct tracer *tracer_new(const struct tracer_opts *o, struct sockspan_stats *stats, traced_fn fn, void *ctx)
 {
 	struct tracer *t = calloc(1, sizeof(*t));
 
@@ -432,6 +396,8 @@ struct tracer *tracer_new(const struct tracer_opts *o, struct sockspan_stats *st
 		return NULL;
 	t->o = *o;
 	t->stats = stats;
+	t->traced = fn;
+	t->traced_ctx = ctx;
 	t->xsink = (struct exchange_sink){ .start = on_start, .end = on_end, .drop = on_drop, .ctx = t };
 	if (inflight_init(&t->inflight, (uint32_t)o->max_exchanges) < 0) {
 		free(t);
@@ -451,14 +417,6 @@ void tracer_free(struct tracer *t)
 		}
 	inflight_free(&t->inflight);
 	free(t);
-}
-
-int tracer_add_sink(struct tracer *t, span_sink_fn fn, void *ctx)
-{
-	if (t->nsinks == TRACER_MAX_SINKS)
-		return -1;
-	t->sinks[t->nsinks++] = (struct sink){ fn, ctx };
-	return 0;
 }
 
 const struct exchange_sink *tracer_exchange_sink(struct tracer *t)

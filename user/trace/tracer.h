@@ -1,6 +1,7 @@
 /* Trace correlation: receives the exchanges protocol sessions report
  * (session/exchange.h), decides each one's trace id, span id and parent when
- * it starts, and hands its span to every sink when it ends.
+ * it starts, and says what it decided for each exchange that ends with a
+ * span (the span stage builds the span: span/span_builder.h).
  *
  * One tracer per pipeline, owned by main; it keeps the exchanges in flight
  * (bounded) and nothing else between calls. Single-threaded: the capture
@@ -10,32 +11,45 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "session/exchange.h"
-#include "span/span.h"
-#include "span/span_exchange.h"
 #include "stats.h"
 
-/* Sinks a tracer feeds at most (stdout/file, Zipkin, a view...). */
-#define TRACER_MAX_SINKS 4
+/* What correlation decided for an exchange that ended. Pointers are valid during the call only. */
+struct traced {
+	enum exchange_role role;
+	enum proto_id proto;
+	uint64_t start_ns;        /* CLOCK_MONOTONIC: the request's first byte */
+	uint8_t trace_id[16];     /* a 64-bit trace id in the first 8 bytes */
+	uint8_t trace_id_len;     /* 8 or 16 */
+	uint64_t id;
+	uint64_t parent;          /* 0: none */
+	bool shared;              /* a SERVER sharing its id with the CLIENT span of the RPC */
+	bool debug;
+	/* A CLIENT made while serving a request reports that request's local
+	 * endpoint (Zipkin links a child to a shared SERVER span by endpoint). */
+	bool has_local;
+	uint8_t local_family;
+	uint16_t local_port;
+	const uint8_t *local_addr; /* 16 bytes */
+	const char *tracestate;   /* W3C tracestate the request came with; NULL: none */
+};
 
-/* Receives every finished span; the span is valid only during the call. */
-typedef void (*span_sink_fn)(void *ctx, const struct span *s);
+/* Receives each exchange that ends with a span. */
+typedef void (*traced_fn)(void *ctx, const struct conn *c, const struct traced *t, const struct exchange_end *x);
 
 struct tracer_opts {
-	const char *service_name; /* serviceName of every span; NULL: the process name */
-	const struct span_opts *span; /* read for every span; outlives the tracer */
-	bool ignore_sampling;     /* spans of requests marked not sampled are made too */
+	bool ignore_sampling;     /* requests marked not sampled get spans too */
 	size_t max_exchanges;     /* exchanges in flight at most; beyond, new ones get no span (counted) */
 };
 
 struct tracer;
 
-/* stats must outlive the tracer. NULL on ENOMEM. */
-struct tracer *tracer_new(const struct tracer_opts *o, struct sockspan_stats *stats);
+/* stats must outlive the tracer; fn(ctx, ...) gets every exchange that ends
+ * with a span. NULL on ENOMEM. */
+struct tracer *tracer_new(const struct tracer_opts *o, struct sockspan_stats *stats, traced_fn fn, void *ctx);
 void tracer_free(struct tracer *t);
-/* Adds a sink. Returns 0, or -1 when TRACER_MAX_SINKS are there. */
-int tracer_add_sink(struct tracer *t, span_sink_fn fn, void *ctx);
 /* What sessions report to (valid as long as t). */
 const struct exchange_sink *tracer_exchange_sink(struct tracer *t);
 /* Exchanges started and not yet ended. */

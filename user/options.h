@@ -1,0 +1,62 @@
+/* Command-line options: parsed and checked, with the messages a person needs
+ * on stderr. */
+#ifndef SOCKSPAN_OPTIONS_H
+#define SOCKSPAN_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "export/zipkin_exporter.h"
+
+#define SOCKSPAN_VERSION "0.1.0"
+/* --pid may be given this many times (the kernel filter map holds 1024). */
+#define MAX_PIDS 1024
+/* --cgroup may be given this many times (the kernel filter map holds 4096). */
+#define MAX_CGROUPS 4096
+#define RINGBUF_DEFAULT_MB 32
+/* --zipkin-header may be given this many times. */
+#define MAX_ZIPKIN_HEADERS 32
+/* Zipkin's own reporters send at 500 KiB or after 1 s, whichever comes first. */
+#define BATCH_BYTES_DEFAULT (500 * 1024)
+#define BATCH_INTERVAL_DEFAULT_S 1.0
+/* Both bounds meet at ~330 bytes a span; a packed HTTP span is ~180. */
+#define QUEUE_SPANS_DEFAULT 100000
+#define QUEUE_BYTES_DEFAULT (32u * 1024 * 1024)
+#define FLUSH_TIMEOUT_DEFAULT_S 5.0
+/* Long enough to ride out a collector restart of a minute or two. */
+#define RETRY_TIMEOUT_DEFAULT_S 120.0
+
+struct options {
+	uint32_t pids[MAX_PIDS];
+	size_t npids;
+	uint64_t cgroups[MAX_CGROUPS];
+	size_t ncgroups;
+	const char *output;
+	const char *service_name;
+	double duration_s;
+	uint32_t max_payload;
+	uint32_t ringbuf_mb;
+	bool verbose;
+	const char *zipkin_url;
+	const char *zipkin_headers[MAX_ZIPKIN_HEADERS];
+	size_t nzipkin_headers;
+	const char *zipkin_ca;
+	enum zipkin_encoding encoding;
+	bool no_compress;
+	uint32_t batch_bytes;
+	double batch_interval_s;
+	uint32_t queue_spans;
+	uint32_t queue_bytes;
+	double flush_timeout_s;
+	double retry_timeout_s;
+	const char *metrics_addr;
+	bool redis_statement;
+	bool ignore_sampling;
+};
+
+/* Fills o from argv. Returns 0 to go on, 1 to exit successfully (--help,
+ * --version: printed), -1 on a bad option (said on stderr). */
+int options_parse(int argc, char **argv, struct options *o);
+
+#endif
