@@ -62,6 +62,8 @@ struct eb_span {
 	char service[SPAN_SERVICE_MAX];
 	uint16_t lport, rport;
 	uint8_t laddr[4], raddr[4];
+	uint8_t trace_id[16], trace_id_len, id[8], parent_id[8];
+	bool has_parent, shared;
 };
 
 /* The pipeline under test, what main owns in the agent: counters, span
@@ -106,6 +108,12 @@ static void eb_sink(void *ctx, const struct span *s)
 	o->rport = s->remote.port;
 	memcpy(o->laddr, s->local.addr, 4);
 	memcpy(o->raddr, s->remote.addr, 4);
+	memcpy(o->trace_id, s->trace_id, 16);
+	o->trace_id_len = s->trace_id_len;
+	memcpy(o->id, s->id, 8);
+	memcpy(o->parent_id, s->parent_id, 8);
+	o->has_parent = s->has_parent;
+	o->shared = s->shared;
 }
 
 static void eb_sink(void *ctx, const struct span *s);

@@ -31,6 +31,8 @@
 
 struct tspan {
 	enum span_kind kind;
+	uint8_t trace_id[16], trace_id_len, parent_id[8];
+	bool has_parent;
 	char name[SPAN_NAME_MAX];
 	uint64_t timestamp_us, duration_us;
 	unsigned ntags;
@@ -50,6 +52,10 @@ static void sink(void *ctx, const struct span *s)
 		return;
 	o = &spans[nspans - 1];
 	o->kind = s->kind;
+	memcpy(o->trace_id, s->trace_id, sizeof(o->trace_id));
+	o->trace_id_len = s->trace_id_len;
+	memcpy(o->parent_id, s->parent_id, sizeof(o->parent_id));
+	o->has_parent = s->has_parent;
 	snprintf(o->name, sizeof(o->name), "%s", s->name);
 	o->timestamp_us = s->timestamp_us;
 	o->duration_us = s->duration_us;
@@ -525,6 +531,35 @@ Test(h2_frames, one_request_exact_times)
 	cr_assert_eq(nspans, 1);
 	expect_span(0, SERVER, "get /users/{id}", HTTP_TAGS("GET", "/users/42", "200"));
 	expect_times(0, start, end);
+	check_h2_clean();
+	t_close(&h);
+}
+
+/* Trace context in the request's header block (gRPC metadata the same) reaches correlation. */
+Test(h2_frames, trace_context_from_the_header_block)
+{
+	static const uint8_t trace[16] = { 0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6,
+					   0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36 };
+	static const uint8_t parent[8] = { 0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7 };
+	nghttp2_nv nv[] = {
+		NV(":method", "GET"), NV(":scheme", "http"), NV(":authority", "example.com"),
+		NV(":path", "/a"),
+		NV("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+		NV("x-request-id", "5f1e0c8a"),
+	};
+	struct h2t h;
+
+	t_open(&h, SS_ROLE_SERVER);
+	t_start(&h);
+	t_headers(&h, C, 1, H2_FLAG_END_STREAM, nv, sizeof(nv) / sizeof(nv[0]));
+	t_send(&h, C);
+	t_status(&h, 1, "200", H2_FLAG_END_STREAM);
+	t_send(&h, S);
+	cr_assert_eq(nspans, 1);
+	cr_expect_eq(spans[0].trace_id_len, 16);
+	cr_expect_arr_eq(spans[0].trace_id, trace, 16);
+	cr_expect(spans[0].has_parent);
+	cr_expect_arr_eq(spans[0].parent_id, parent, 8);
 	check_h2_clean();
 	t_close(&h);
 }

@@ -90,6 +90,28 @@ Test(h1_role, server_reads_request_writes_response)
 	conn_tracker_free(t);
 }
 
+/* Trace headers are read in any letter case; a request marked not sampled makes no span. */
+Test(h1_role, trace_headers_reach_correlation)
+{
+	static const uint8_t trace[8] = { 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36 };
+	static const uint8_t parent[8] = { 0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7 };
+	struct conn_tracker *t = tracker();
+	struct eb_conn c = eb_open(t, 1, 9, 1, SS_ROLE_SERVER);
+	struct eb_want w = exchange(&c, IN, "GET /a HTTP/1.1\r\nX-B3-TraceId: a3ce929d0e0e4736\r\n"
+					   "x-B3-spanid: 00f067aa0ba902b7\r\nHost: h\r\n\r\n",
+				    ok_200, SERVER, "get /a", "GET", "/a", 200);
+
+	exchange(&c, IN, "GET /b HTTP/1.1\r\nB3: 0\r\n\r\n", ok_200, SERVER, "get /b", "GET", "/b", 200);
+	eb_check_spans(&w, 1);
+	cr_expect_eq(eb_spans[0].trace_id_len, 8);
+	cr_expect_arr_eq(eb_spans[0].trace_id, trace, 8);
+	cr_expect(eb_spans[0].has_parent);
+	cr_expect_arr_eq(eb_spans[0].parent_id, parent, 8);
+	cr_expect_eq(stats.spans_not_sampled, 1);
+	eb_check_clean();
+	conn_tracker_free(t);
+}
+
 Test(h1_role, client_writes_request_reads_response)
 {
 	struct conn_tracker *t = tracker();
