@@ -3,7 +3,8 @@
  * libFuzzer target for trace/tracer.c: exchanges started, ended and dropped
  * in any order, from a few processes, threads and connections, with trace
  * headers built from the input (valid ids from a small pool, so that
- * attribution, joins and late joins happen; or the input's bytes as is).
+ * attribution, joins and late joins happen; or the input's bytes as is),
+ * spans held for a join released by time, by joins, by a flush or freed.
  *
  * Invariants: every span has a non-zero id and no parent equal to it, a
  * trace id of 8 or 16 bytes, never all zero; when every exchange was ended
@@ -130,7 +131,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sockspan_stats stats = { 0 };
 	struct span_opts so = { .redis_statement = false };
-	struct tracer_opts o = { .ignore_sampling = size & 1, .max_exchanges = 16 };
+	struct tracer_opts o = { .ignore_sampling = size & 1, .max_exchanges = 16,
+				 .join_wait_ns = size & 2 ? 3000 : 0 };
 	struct span_builder b;
 	struct tracer *t;
 	struct input in = { data, size };
@@ -151,7 +153,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct exchange_end e = { .type = EXCHANGE_HTTP, .end_ns = 2000, .rst = -1 };
 
 		e.u.http = (struct exchange_http){ "GET", 3, "/a", 2, 200 };
-		switch (op % 4) {
+		switch (op % 5) {
+		case 4:
+			tracer_tick(t, 1000 + (uint64_t)next(&in) * 100);
+			break;
 		case 0:
 		case 1:
 			start(xs, &in, live);
@@ -169,6 +174,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Exchanges overwritten in live[] are lost to the input: the tracer frees them. */
 	for (int i = 0; i < FUZZ_LIVE; i++)
 		xs->drop(xs->ctx, live[i]);
+	if (size && (data[0] & 4)) /* else tracer_free frees what waits */
+		tracer_flush(t);
 	tracer_free(t);
 	return 0;
 }

@@ -38,9 +38,10 @@ static void sink(void *ctx, const struct span *s)
 	spans[nspans++] = *s;
 }
 
-static void setup_with(bool ignore_sampling, size_t max_exchanges)
+static void setup_opts(bool ignore_sampling, size_t max_exchanges, uint64_t join_wait_ns)
 {
-	struct tracer_opts o = { .ignore_sampling = ignore_sampling, .max_exchanges = max_exchanges };
+	struct tracer_opts o = { .ignore_sampling = ignore_sampling, .max_exchanges = max_exchanges,
+				 .join_wait_ns = join_wait_ns };
 
 	memset(&stats, 0, sizeof(stats));
 	nspans = 0;
@@ -52,9 +53,22 @@ static void setup_with(bool ignore_sampling, size_t max_exchanges)
 	xs = tracer_exchange_sink(tr);
 }
 
+static void setup_with(bool ignore_sampling, size_t max_exchanges)
+{
+	setup_opts(ignore_sampling, max_exchanges, 0);
+}
+
 static void setup(void)
 {
 	setup_with(false, 1024);
+}
+
+/* SERVER spans without trace context wait up to 100 ms for their CLIENT end. */
+#define JOIN_WAIT_NS 100000000ull
+
+static void setup_waiting(void)
+{
+	setup_opts(false, 1024, JOIN_WAIT_NS);
 }
 
 static void teardown(void)
@@ -67,6 +81,7 @@ TestSuite(ids, .init = setup, .fini = teardown);
 TestSuite(tracer_headers, .init = setup, .fini = teardown);
 TestSuite(tracer_threads, .init = setup, .fini = teardown);
 TestSuite(tracer_join, .init = setup, .fini = teardown);
+TestSuite(tracer_wait, .init = setup_waiting, .fini = teardown);
 TestSuite(tracer_sampling, .init = setup, .fini = teardown);
 TestSuite(tracer_life, .init = setup, .fini = teardown);
 
@@ -594,4 +609,75 @@ Test(tracer_life, a_full_table_is_counted)
 	cr_expect_eq(stats.exchanges_untracked, 1);
 	xs->drop(xs->ctx, ids[0]);
 	xs->drop(xs->ctx, ids[1]);
+}
+
+/* ---- spans waiting for a join ---- */
+
+/* The client's write event can come after the server has answered (its
+ * writer was preempted): the server's spans waited, and join. */
+Test(tracer_wait, a_server_that_ended_first_still_joins)
+{
+	struct conn a_out = conn_of(1, "10.0.0.2", 41000, "10.0.0.3", 80);
+	struct conn b_in = conn_of(2, "10.0.0.3", 80, "10.0.0.2", 41000);
+	struct conn b_out = conn_of(2, "10.0.0.3", 42000, "10.0.0.4", 6379);
+	exchange_id bs = start(&b_in, EXCHANGE_SERVER, 21, 900, "/b", NULL);
+	exchange_id ac;
+	struct span b, k, c;
+
+	cr_expect_null(end(start(&b_out, EXCHANGE_CLIENT, 21, 5000, "/get", NULL), &b_out, "/get"));
+	cr_expect_null(end(bs, &b_in, "/b"));
+	cr_expect_eq(tracer_in_flight(tr), 2, "both wait");
+	tracer_tick(tr, 1000000 + JOIN_WAIT_NS - 1); /* not yet */
+	cr_expect_eq(nspans, 0);
+	ac = start(&a_out, EXCHANGE_CLIENT, 11, 900, "/b", NULL);
+	cr_assert_eq(nspans, 2, "released by the join");
+	k = spans[0];
+	b = spans[1];
+	c = *end(ac, &a_out, "/b");
+	cr_expect(same_trace(&b, &c) && same_trace(&k, &c));
+	cr_expect(b.shared);
+	cr_expect_eq(id_of(&b), id_of(&c));
+	cr_expect_eq(parent_of(&k), id_of(&b));
+	cr_expect_eq(stats.trace_joins, 1);
+}
+
+Test(tracer_wait, without_a_client_the_spans_go_out_after_the_wait)
+{
+	struct conn b_in = conn_of(2, "10.0.0.3", 80, "10.0.0.2", 41000);
+	struct conn b_out = conn_of(2, "10.0.0.3", 42000, "10.0.0.4", 6379);
+	exchange_id bs = start(&b_in, EXCHANGE_SERVER, 21, 900, "/b", NULL);
+
+	end(start(&b_out, EXCHANGE_CLIENT, 21, 5000, "/get", NULL), &b_out, "/get");
+	end(bs, &b_in, "/b");
+	tracer_tick(tr, 1000900 + JOIN_WAIT_NS - 1);
+	cr_expect_eq(nspans, 0);
+	tracer_tick(tr, 1000900 + JOIN_WAIT_NS);
+	cr_assert_eq(nspans, 2);
+	cr_expect(same_trace(&spans[0], &spans[1]) && !spans[1].shared && !spans[1].has_parent);
+	cr_expect_eq(parent_of(&spans[0]), id_of(&spans[1]));
+	cr_expect_eq(stats.trace_joins, 0);
+	/* Its trace no longer waits: its next spans go out at once. */
+	cr_expect_eq(tracer_in_flight(tr), 0);
+}
+
+Test(tracer_wait, not_sampled_requests_do_not_wait_to_be_dropped)
+{
+	const char *h[] = { "b3: 0", NULL };
+	struct conn in = conn_of(1, "10.0.0.2", 80, "10.0.0.9", 50000);
+
+	end(start(&in, EXCHANGE_SERVER, 11, 100, "/a", h), &in, "/a");
+	cr_expect_eq(stats.spans_not_sampled, 1);
+	cr_expect_eq(tracer_in_flight(tr), 0);
+}
+
+Test(tracer_wait, spans_with_context_never_wait_and_flush_sends_the_rest)
+{
+	const char *h[] = { "b3: " T128 "-" S0 "-1", NULL };
+	struct conn in = conn_of(1, "10.0.0.2", 80, "10.0.0.9", 50000);
+
+	cr_expect_not_null(end(start(&in, EXCHANGE_SERVER, 11, 100, "/a", h), &in, "/a"));
+	end(start(&in, EXCHANGE_SERVER, 11, 200, "/a", NULL), &in, "/a");
+	cr_expect_eq(nspans, 1);
+	tracer_flush(tr);
+	cr_expect_eq(nspans, 2);
 }

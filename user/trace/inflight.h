@@ -33,6 +33,7 @@ struct xlink {
 };
 
 struct tcell;
+struct held;
 
 struct xrec {
 	uint32_t gen;            /* generation of the slot; odd while in use */
@@ -55,6 +56,8 @@ struct xrec {
 	uint8_t local_addr[16];
 	struct tcell *cell;      /* its trace */
 	char *tracestate;        /* W3C tracestate it came with (malloc'd), NULL: none */
+	struct held *held;       /* ended, its span waiting for its trace (trace/held.h) */
+	uint32_t held_next;      /* slot + 1 of the next exchange held for the same trace */
 };
 
 struct inflight {

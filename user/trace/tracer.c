@@ -27,12 +27,15 @@
  *         ends then share the hop id, which Zipkin pairs as one RPC).
  *
  * Traces are cells shared by an exchange and the children it caused, so a
- * late join moves them all; a cell is forwarded to the one it joined. */
+ * late join moves them all; a cell is forwarded to the one it joined. The
+ * spans of a trace that may still be joined wait (held, in order of their
+ * deadlines) until it is, or until join_wait_ns has passed. */
 #include "trace/tracer.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "trace/held.h"
 #include "trace/ids.h"
 #include "trace/inflight.h"
 #include "trace/random.h"
@@ -49,6 +52,11 @@ struct tcell {
 	uint8_t trace_id_len;
 	bool sampled, debug;
 	bool emitted;           /* a span of it went out: it can no longer join another */
+	uint64_t wait_until;    /* a CLIENT may still join it: its spans wait until then; 0: no */
+	uint32_t held_head;     /* slot + 1 of the first exchange waiting (in end order); 0: none */
+	uint32_t held_tail;     /* slot + 1 of the last */
+	bool queued;            /* in the tracer's waiting list */
+	struct tcell *wait_next;
 };
 
 struct tracer {
@@ -58,7 +66,10 @@ struct tracer {
 	struct inflight inflight;
 	traced_fn traced;
 	void *traced_ctx;
+	struct tcell *wait_head, *wait_tail; /* traces with spans waiting, by deadline (each holds a ref) */
 };
+
+static void release_held(struct tracer *t, struct tcell *cell);
 
 /* ---- trace cells ---- */
 
@@ -171,6 +182,9 @@ static void server_start(struct tracer *t, struct xrec *r, const struct conn *c,
 		r->cell = cell_new(NULL, 0, context_sampled(ctx), ctx->debug);
 		r->waiting = true;
 		inflight_link(&t->inflight, r, XI_HOP, r->id);
+		/* Not sampled, it makes no span whatever joins it: nothing waits. */
+		if (r->cell && t->o.join_wait_ns && context_sampled(ctx))
+			r->cell->wait_until = r->start_ns + t->o.join_wait_ns;
 	}
 	inflight_link(&t->inflight, r, XI_PROC, inflight_key(r->tgid, XI_PROC, 0));
 	inflight_link(&t->inflight, r, XI_THREAD, inflight_key(r->tgid, XI_THREAD, r->tid));
@@ -267,6 +281,9 @@ static void join_waiting_server(struct tracer *t, struct xrec *r)
 		}
 		s->waiting = false;
 		inflight_unlink(&t->inflight, s, XI_HOP);
+		/* Its spans that waited go out in the joined trace. */
+		sc->wait_until = 0;
+		release_held(t, sc);
 		return;
 	}
 }
@@ -350,16 +367,12 @@ static void release(struct tracer *t, struct xrec *r)
 	inflight_remove(&t->inflight, r);
 }
 
-static void on_end(void *ctx, exchange_id id, const struct conn *c, const struct exchange_end *x)
+/* The exchange's span goes out (or is not made: not sampled); r is freed. */
+static void finish(struct tracer *t, struct xrec *r, const struct conn *c, const struct exchange_end *x)
 {
-	struct tracer *t = ctx;
-	struct xrec *r = inflight_get(&t->inflight, id);
-	struct tcell *cell;
+	struct tcell *cell = cell_resolve(r->cell);
 	struct traced d;
 
-	if (!r)
-		return;
-	cell = cell_resolve(r->cell);
 	if (!cell->sampled && !t->o.ignore_sampling) {
 		t->stats->spans_not_sampled++;
 		release(t, r);
@@ -377,6 +390,84 @@ static void on_end(void *ctx, exchange_id id, const struct conn *c, const struct
 	t->stats->spans_unattributed += r->unattributed;
 	t->traced(t->traced_ctx, c, &d, x);
 	release(t, r);
+}
+
+/* Sends out the spans held for cell (its trace is now known, or will never be). */
+static void release_held(struct tracer *t, struct tcell *cell)
+{
+	while (cell->held_head) {
+		struct xrec *r = &t->inflight.v[cell->held_head - 1];
+		struct held *h = r->held;
+
+		cell->held_head = r->held_next;
+		r->held = NULL;
+		finish(t, r, &h->conn, &h->end);
+		free(h);
+	}
+}
+
+/* Holds r's span while its trace may still be joined. Returns false when it
+ * cannot wait (no memory): it goes out now. */
+static bool hold(struct tracer *t, struct xrec *r, struct tcell *cell, const struct conn *c,
+		 const struct exchange_end *x)
+{
+	r->held = held_new(c, x);
+	if (!r->held)
+		return false;
+	/* Still findable by a CLIENT end, if it is the SERVER waiting for one. */
+	for (int i = 0; i < XI__COUNT; i++)
+		if (!(i == XI_HOP && r->waiting))
+			inflight_unlink(&t->inflight, r, i);
+	r->held_next = 0;
+	if (cell->held_head)
+		t->inflight.v[cell->held_tail - 1].held_next = (uint32_t)(r - t->inflight.v) + 1;
+	else
+		cell->held_head = (uint32_t)(r - t->inflight.v) + 1;
+	cell->held_tail = (uint32_t)(r - t->inflight.v) + 1;
+	if (!cell->queued) {
+		cell->queued = true;
+		cell->wait_next = NULL;
+		if (t->wait_tail)
+			t->wait_tail->wait_next = cell;
+		else
+			t->wait_head = cell;
+		t->wait_tail = cell_ref(cell);
+	}
+	return true;
+}
+
+static void on_end(void *ctx, exchange_id id, const struct conn *c, const struct exchange_end *x)
+{
+	struct tracer *t = ctx;
+	struct xrec *r = inflight_get(&t->inflight, id);
+	struct tcell *cell;
+
+	if (!r)
+		return;
+	cell = cell_resolve(r->cell);
+	if (cell->wait_until && x->end_ns < cell->wait_until && hold(t, r, cell, c, x))
+		return;
+	finish(t, r, c, x);
+}
+
+void tracer_tick(struct tracer *t, uint64_t now_ns)
+{
+	while (t->wait_head && (!t->wait_head->held_head || t->wait_head->wait_until <= now_ns)) {
+		struct tcell *cell = t->wait_head;
+
+		t->wait_head = cell->wait_next;
+		if (!t->wait_head)
+			t->wait_tail = NULL;
+		cell->queued = false;
+		cell->wait_until = 0; /* no CLIENT came: its own trace */
+		release_held(t, cell);
+		cell_unref(cell);
+	}
+}
+
+void tracer_flush(struct tracer *t)
+{
+	tracer_tick(t, UINT64_MAX);
 }
 
 static void on_drop(void *ctx, exchange_id id)
@@ -410,9 +501,16 @@ void tracer_free(struct tracer *t)
 {
 	if (!t)
 		return;
+	while (t->wait_head) {
+		struct tcell *cell = t->wait_head;
+
+		t->wait_head = cell->wait_next;
+		cell_unref(cell);
+	}
 	for (uint32_t i = 0; i < t->inflight.cap; i++)
 		if (t->inflight.v[i].gen & 1) {
 			free(t->inflight.v[i].tracestate);
+			free(t->inflight.v[i].held);
 			cell_unref(t->inflight.v[i].cell);
 		}
 	inflight_free(&t->inflight);

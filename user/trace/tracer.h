@@ -41,6 +41,11 @@ typedef void (*traced_fn)(void *ctx, const struct conn *c, const struct traced *
 
 struct tracer_opts {
 	bool ignore_sampling;     /* requests marked not sampled get spans too */
+	/* A SERVER seen without trace context may be joined by its CLIENT end,
+	 * whose events can come later (the writer's event is made after the
+	 * reader could run): the spans of its trace wait this long for it
+	 * (CLOCK_MONOTONIC ns, event time); 0: they go out at once. */
+	uint64_t join_wait_ns;
 	size_t max_exchanges;     /* exchanges in flight at most; beyond, new ones get no span (counted) */
 };
 
@@ -52,7 +57,12 @@ struct tracer *tracer_new(const struct tracer_opts *o, struct sockspan_stats *st
 void tracer_free(struct tracer *t);
 /* What sessions report to (valid as long as t). */
 const struct exchange_sink *tracer_exchange_sink(struct tracer *t);
-/* Exchanges started and not yet ended. */
+/* Exchanges started and not yet ended, or ended and waiting (join_wait_ns). */
 size_t tracer_in_flight(const struct tracer *t);
+/* Sends out the spans whose wait ended by now_ns (CLOCK_MONOTONIC): call it
+ * regularly, events or not. */
+void tracer_tick(struct tracer *t, uint64_t now_ns);
+/* Sends out every waiting span now (at exit). */
+void tracer_flush(struct tracer *t);
 
 #endif
