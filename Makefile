@@ -60,10 +60,10 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all run test spec-check unit fuzz fuzz-smoke integration bench deps vmlinux clean
+.PHONY: all run test spec-check unit fuzz fuzz-smoke integration integration-syscalls bench deps vmlinux clean
 all: $(BUILD)/sockspan
 
-$(BUILD)/sockspan.bpf.o: bpf/sockspan.bpf.c include/sockspan_event.h vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
+$(BUILD)/sockspan.bpf.o: bpf/sockspan.bpf.c $(wildcard bpf/*.h) include/sockspan_event.h vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 		-Ivmlinux/$(ARCH) -Iinclude -c $< -o $@
@@ -117,7 +117,7 @@ $(BUILD):
 run: deps $(BUILD)/sockspan
 	./$(BUILD)/sockspan $(ARGS)
 
-test: deps spec-check unit fuzz-smoke integration
+test: deps spec-check unit fuzz-smoke integration integration-syscalls
 
 # Vendored specifications must not drift from the reference copies, when
 # there are any: a clone on its own has none, and says so.
@@ -146,6 +146,14 @@ fuzz: $(FUZZERS)
 
 integration: $(BUILD)/sockspan
 	$(PYTHON) -m pytest -v tests/integration
+
+# The capture through the syscall tracepoints, which kernels before 6.4 use
+# (on this one the socket hooks are the default): every protocol, sendfile,
+# connections older than the agent, and correlation.
+integration-syscalls: $(BUILD)/sockspan
+	SOCKSPAN_HOOKS=syscalls $(PYTHON) -m pytest -v tests/integration/test_http1.py \
+		tests/integration/test_nginx.py tests/integration/test_http2.py tests/integration/test_grpc.py \
+		tests/integration/test_redis.py tests/integration/test_correlation.py
 
 bench: deps $(BUILD)/sockspan $(BENCHES)
 	$(PYTHON) tests/bench/bench_http1.py

@@ -27,6 +27,10 @@
 /* Exchanges in flight at once (~200 bytes each): real traffic has far
  * fewer; beyond it new ones get no span, counted as untracked. */
 #define MAX_EXCHANGES 65536
+/* How long the spans of a trace begun by a SERVER without trace context wait
+ * for the CLIENT end to join it: that end's event can come late when its
+ * writer is preempted after the reader woke (a few ms on a loaded node). */
+#define JOIN_WAIT_NS (200ull * 1000000)
 /* A connection with no traffic for this long is forgotten (its role stays in
  * the kernel's map, so it is picked up again if it wakes). */
 #define CONN_IDLE_NS (300ull * 1000000000)
@@ -145,7 +149,7 @@ int main(int argc, char **argv)
 	struct span_output out = {};
 	struct span_opts span_opts = {};
 	struct span_builder builder;
-	struct tracer_opts topts = { .max_exchanges = MAX_EXCHANGES };
+	struct tracer_opts topts = { .max_exchanges = MAX_EXCHANGES, .join_wait_ns = JOIN_WAIT_NS };
 	struct session_env env = { .stats = &stats };
 	struct conn_tracker_opts kopts = {
 		.max_conns = MAX_CONNS, .protocols = session_protocols, .env = &env, .stats = &stats,
@@ -157,6 +161,7 @@ int main(int argc, char **argv)
 	struct metrics_server *metrics = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t start_ns, last_housekeeping_ns;
+	const char *hooks;
 	char err[512];
 	int ret = 1, r;
 
@@ -209,6 +214,7 @@ int main(int argc, char **argv)
 	copts.max_payload = opts.max_payload;
 	copts.ringbuf_bytes = opts.ringbuf_mb * 1024u * 1024u;
 	copts.verbose = opts.verbose;
+	copts.hooks = opts.hooks;
 	cap = capture_new(&copts, on_event, tracker, err, sizeof(err));
 	if (!cap) {
 		fprintf(stderr, "sockspan: %s\n", err);
@@ -221,11 +227,12 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (metrics)
 		metrics_server_set_capture(metrics, cap);
+	hooks = capture_hooks(cap) == CAPTURE_HOOKS_SOCKET ? "socket hooks" : "syscall tracepoints";
 	if (opts.npids || opts.ncgroups)
-		fprintf(stderr, "sockspan: ready: tracing %zu process%s, %zu cgroup%s\n", opts.npids,
-			opts.npids == 1 ? "" : "es", opts.ncgroups, opts.ncgroups == 1 ? "" : "s");
+		fprintf(stderr, "sockspan: ready: tracing %zu process%s, %zu cgroup%s (%s)\n", opts.npids,
+			opts.npids == 1 ? "" : "es", opts.ncgroups, opts.ncgroups == 1 ? "" : "s", hooks);
 	else
-		fprintf(stderr, "sockspan: ready: tracing every process on this node\n");
+		fprintf(stderr, "sockspan: ready: tracing every process on this node (%s)\n", hooks);
 
 	start_ns = last_housekeeping_ns = clock_mono_now_ns();
 	while (!stop) {
@@ -241,6 +248,7 @@ int main(int argc, char **argv)
 		if (metrics)
 			publish(metrics, cap, tracker, &stats);
 		now = clock_mono_now_ns();
+		tracer_tick(tracer, now);
 		if (opts.duration_s > 0 && now - start_ns >= (uint64_t)(opts.duration_s * 1e9))
 			break;
 		if (now - last_housekeeping_ns >= 1000000000ull) {
@@ -252,6 +260,7 @@ int main(int argc, char **argv)
 	/* What the kernel captured before the stop still becomes spans, and
 	 * those queued for the collector get until the flush deadline. */
 	capture_drain(cap);
+	tracer_flush(tracer);
 	if (metrics) {
 		publish(metrics, cap, tracker, &stats);
 		metrics_server_set_capture(metrics, NULL);

@@ -31,6 +31,9 @@ static void usage(FILE *f)
 		"      --max-payload BYTES  payload bytes captured per syscall (1-%d, default %d)\n"
 		"      --ringbuf-mb MB      kernel ring buffer size, a power of two (default %d)\n"
 		"      --redis-statement    tag Redis spans with db.statement: the command, arguments as '?'\n"
+		"      --hooks auto|socket|syscalls  where bytes are caught: the socket layer's\n"
+		"                           tracepoints (Linux >= 6.4; other syscalls pay nothing) or\n"
+		"                           the syscalls'; auto (default): the socket layer's if any\n"
 		"      --ignore-sampling    also make the spans of requests marked not sampled\n"
 		"                           (x-b3-sampled: 0, b3: 0, traceparent flags 00)\n"
 		"  -v, --verbose            show libbpf's messages (the verifier's log on failure)\n"
@@ -139,7 +142,7 @@ int options_parse(int argc, char **argv, struct options *o)
 	enum {
 		OPT_MAX_PAYLOAD = 256, OPT_RINGBUF_MB, OPT_ZIPKIN_HEADER, OPT_ZIPKIN_ENCODING, OPT_NO_COMPRESS,
 		OPT_BATCH_BYTES, OPT_BATCH_INTERVAL, OPT_QUEUE_SPANS, OPT_QUEUE_BYTES, OPT_RETRY_TIMEOUT,
-		OPT_FLUSH_TIMEOUT, OPT_METRICS, OPT_REDIS_STATEMENT, OPT_ZIPKIN_CA, OPT_IGNORE_SAMPLING,
+		OPT_FLUSH_TIMEOUT, OPT_METRICS, OPT_REDIS_STATEMENT, OPT_ZIPKIN_CA, OPT_IGNORE_SAMPLING, OPT_HOOKS,
 	};
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -164,6 +167,7 @@ int options_parse(int argc, char **argv, struct options *o)
 		{ "metrics", required_argument, NULL, OPT_METRICS },
 		{ "redis-statement", no_argument, NULL, OPT_REDIS_STATEMENT },
 		{ "ignore-sampling", no_argument, NULL, OPT_IGNORE_SAMPLING },
+		{ "hooks", required_argument, NULL, OPT_HOOKS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -288,6 +292,19 @@ int options_parse(int argc, char **argv, struct options *o)
 			break;
 		case OPT_IGNORE_SAMPLING:
 			o->ignore_sampling = true;
+			break;
+		case OPT_HOOKS:
+			if (strcmp(optarg, "auto") == 0) {
+				o->hooks = CAPTURE_HOOKS_AUTO;
+			} else if (strcmp(optarg, "socket") == 0) {
+				o->hooks = CAPTURE_HOOKS_SOCKET;
+			} else if (strcmp(optarg, "syscalls") == 0) {
+				o->hooks = CAPTURE_HOOKS_SYSCALLS;
+			} else {
+				fprintf(stderr, "sockspan: invalid --hooks '%s' (expected auto, socket or syscalls)\n",
+					optarg);
+				return -1;
+			}
 			break;
 		case 'h':
 			usage(stdout);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "capture/capture.h"
 #include "export/zipkin_exporter.h"
 
 #define SOCKSPAN_VERSION "0.1.0"
@@ -53,6 +54,7 @@ struct options {
 	const char *metrics_addr;
 	bool redis_statement;
 	bool ignore_sampling;
+	enum capture_hooks hooks;
 };
 
 /* Fills o from argv. Returns 0 to go on, 1 to exit successfully (--help,

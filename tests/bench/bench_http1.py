@@ -1,13 +1,16 @@
 """What tracing costs an HTTP/1 server, measured side by side in one run.
 
 nginx (sendfile on, one worker) serves a small page to wrk over keep-alive
-connections on loopback, three ways in turn: untraced, traced by pid
-(--pid <worker>), and with the whole node traced. For each it prints requests/s
-and the ratio to the untraced run, sockspan's own CPU time per request (user +
-system, from /proc), and the kernel side's cost per request measured by the
-kernel itself (kernel.bpf_stats_enabled: run time of every sockspan program).
-The phases alternate ROUNDS times and the medians are reported, since this
-machine is shared and noisy.
+connections on loopback: untraced, then for each capture path (the socket
+hooks, where the kernel has them, and the syscall tracepoints): with another,
+idle process traced (nginx and wrk pay only the in-kernel filter), with the
+nginx worker traced (--pid), and with the whole node traced. For each it
+prints requests/s and p99 latency against the untraced run, sockspan's own
+CPU time per request (user + system, from /proc), and the kernel side's cost
+per request measured by the kernel itself (kernel.bpf_stats_enabled: run time
+of every sockspan program; it leaves out the tracepoints' dispatch, which the
+throughput ratios include). The phases alternate ROUNDS times and the medians
+are reported, since this machine is shared and noisy.
 
 Run: make bench   (root; builds sockspan and installs wrk if missing)
 """
@@ -16,7 +19,6 @@ import re
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,14 +29,22 @@ SOCKSPAN = ROOT / "build" / "sockspan"
 SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CONNS = 8
+# Both capture paths: the socket hooks (Linux >= 6.4) and the syscall tracepoints.
+HOOKS = ("socket", "syscalls")
+
+
+def ms(value, unit):
+    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
 
 
 def wrk(url):
-    out = subprocess.run(["wrk", "-t1", f"-c{CONNS}", f"-d{SECONDS}s", url],
+    """(requests, requests/s, p99 latency in ms)."""
+    out = subprocess.run(["wrk", "-t1", f"-c{CONNS}", f"-d{SECONDS}s", "--latency", url],
                          capture_output=True, text=True, check=True).stdout
     reqs = int(re.search(r"(\d+) requests in", out).group(1))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    return reqs, rps
+    p99 = ms(*re.search(r"\s99%\s+([\d.]+)(us|ms|s)\b", out).groups())
+    return reqs, rps, p99
 
 
 def cpu_seconds(pid):
@@ -47,7 +57,7 @@ def bpf_prog_ns():
     """Total run time and count of sockspan's BPF programs (loaded now)."""
     out = subprocess.run(["bpftool", "prog", "show"], capture_output=True, text=True, check=True).stdout
     total = 0
-    for m in re.finditer(r"name sys_(?:enter|exit)_\w+.*?run_time_ns (\d+) run_cnt (\d+)", out):
+    for m in re.finditer(r"name (?:sys_(?:enter|exit)_\w+|sock_\w+|handle_\w+).*?run_time_ns (\d+) run_cnt (\d+)", out):
         total += int(m.group(1))
     return total
 
@@ -61,13 +71,13 @@ def traced_run(args, url):
         if not seen[-1]:
             raise SystemExit("sockspan did not start:\n" + "".join(seen))
     cpu0, ns0 = cpu_seconds(proc.pid), bpf_prog_ns()
-    reqs, rps = wrk(url)
+    reqs, rps, p99 = wrk(url)
     cpu1, ns1 = cpu_seconds(proc.pid), bpf_prog_ns()
     proc.send_signal(2)
     err = proc.communicate(timeout=30)[1]
     spans = int(re.search(r"(\d+) spans", err).group(1))
-    return {"rps": rps, "user_us": (cpu1 - cpu0) * 1e6 / reqs, "kernel_us": (ns1 - ns0) / 1e3 / reqs,
-            "spans_per_req": spans / reqs}
+    return {"rps": rps, "p99": p99, "user_us": (cpu1 - cpu0) * 1e6 / reqs,
+            "kernel_us": (ns1 - ns0) / 1e3 / reqs, "spans_per_req": spans / reqs}
 
 
 def main():
@@ -75,25 +85,34 @@ def main():
         raise SystemExit("build/sockspan is missing: run make first")
     subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=1"], check=True)
     nginx = Nginx()
+    idle = subprocess.Popen(["sleep", "3600"])  # the other process traced in "filter only"
     url = nginx.url("/small.html")
-    phases = {"untraced": [], "--pid worker": [], "whole node": []}
+    modes = {"filter only": ["--pid", str(idle.pid)], "--pid worker": ["--pid", str(nginx.worker_pid)],
+             "whole node": []}
+    phases = {("-", "untraced"): []}
+    phases.update({(hooks, mode): [] for hooks in HOOKS for mode in modes})
     try:
         wrk(url)  # warm-up
         for _ in range(ROUNDS):
-            phases["untraced"].append({"rps": wrk(url)[1]})
-            phases["--pid worker"].append(traced_run(["--pid", str(nginx.worker_pid)], url))
-            phases["whole node"].append(traced_run([], url))
+            _, rps, p99 = wrk(url)
+            phases["-", "untraced"].append({"rps": rps, "p99": p99})
+            for hooks in HOOKS:
+                for mode, args in modes.items():
+                    phases[hooks, mode].append(traced_run(["--hooks", hooks, *args], url))
     finally:
+        idle.kill()
         nginx.stop()
         subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=0"], check=False)
 
-    base = statistics.median(r["rps"] for r in phases["untraced"])
+    base = statistics.median(r["rps"] for r in phases["-", "untraced"])
+    base_p99 = statistics.median(r["p99"] for r in phases["-", "untraced"])
     print(f"nginx small page, wrk -t1 -c{CONNS}, {SECONDS}s x {ROUNDS} rounds, medians")
-    print(f"{'mode':<14} {'req/s':>10} {'vs untraced':>12} {'sockspan CPU/req':>17} "
-          f"{'BPF/req':>9} {'spans/req':>10}")
-    for name, runs in phases.items():
+    print(f"{'hooks':<9} {'mode':<13} {'req/s':>8} {'vs untraced':>12} {'p99 ms':>7} {'p99 vs':>7} "
+          f"{'sockspan CPU/req':>17} {'BPF/req':>9} {'spans/req':>10}")
+    for (hooks, name), runs in phases.items():
         rps = statistics.median(r["rps"] for r in runs)
-        row = f"{name:<14} {rps:>10.0f} {rps / base:>12.3f}"
+        p99 = statistics.median(r["p99"] for r in runs)
+        row = f"{hooks:<9} {name:<13} {rps:>8.0f} {rps / base:>12.3f} {p99:>7.2f} {p99 / base_p99:>7.2f}"
         if "user_us" in runs[0]:
             row += (f" {statistics.median(r['user_us'] for r in runs):>14.2f} us"
                     f" {statistics.median(r['kernel_us'] for r in runs):>6.2f} us"

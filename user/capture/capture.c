@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "sockspan.skel.h"
@@ -23,7 +24,74 @@ struct capture {
 	capture_event_fn fn;
 	void *ctx;
 	uint64_t malformed;
+	enum capture_hooks hooks;
 };
+
+/* The syscalls whose tracepoints carry bytes: the socket hooks replace them
+ * (connect, accept and close stay syscall tracepoints in both modes). */
+static const char *const data_syscalls[] = {
+	"read", "write", "readv", "writev", "sendto", "recvfrom", "sendmsg", "recvmsg",
+	"sendmmsg", "recvmmsg", "sendfile64", "splice",
+};
+
+static bool kernel_has_sock_hooks(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool ok = btf && btf__find_by_name_kind(btf, "btf_trace_sock_send_length", BTF_KIND_TYPEDEF) >= 0 &&
+		  btf__find_by_name_kind(btf, "btf_trace_sock_recv_length", BTF_KIND_TYPEDEF) >= 0;
+
+	btf__free(btf);
+	return ok;
+}
+
+static bool is_data_syscall_prog(const char *name)
+{
+	const char *call = strncmp(name, "sys_enter_", 10) == 0 ? name + 10
+			   : strncmp(name, "sys_exit_", 9) == 0 ? name + 9 : NULL;
+
+	for (size_t i = 0; call && i < sizeof(data_syscalls) / sizeof(data_syscalls[0]); i++)
+		if (strcmp(call, data_syscalls[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Loads only the programs of the chosen hooks. */
+static int choose_hooks(struct capture *c, enum capture_hooks want, char *err, size_t cap)
+{
+	bool sock = kernel_has_sock_hooks();
+	struct bpf_program *p;
+
+	if (want == CAPTURE_HOOKS_SOCKET && !sock) {
+		snprintf(err, cap, "--hooks socket: this kernel has no sock_send_length/sock_recv_length "
+			 "tracepoints (they came with Linux 6.4)");
+		return -1;
+	}
+	c->hooks = want == CAPTURE_HOOKS_SYSCALLS || !sock ? CAPTURE_HOOKS_SYSCALLS : CAPTURE_HOOKS_SOCKET;
+	bpf_object__for_each_program(p, c->skel->obj) {
+		const char *name = bpf_program__name(p);
+		bool is_sock = strncmp(name, "sock_", 5) == 0;
+
+		if (c->hooks == CAPTURE_HOOKS_SOCKET ? is_data_syscall_prog(name) || strcmp(name, "handle_exit") == 0
+						     : is_sock || strcmp(name, "handle_role_exit") == 0)
+			bpf_program__set_autoload(p, false);
+	}
+	/* Only tail-called. */
+	bpf_program__set_autoattach(c->skel->progs.sock_emit, false);
+	return 0;
+}
+
+/* Sets index 0 of a program array to prog (the tail call targets). */
+static int set_tail(struct bpf_map *array, struct bpf_program *prog, const char *what, char *err, size_t cap)
+{
+	uint32_t zero = 0;
+	int fd = bpf_program__fd(prog);
+
+	if (bpf_map__update_elem(array, &zero, sizeof(zero), &fd, sizeof(fd), BPF_ANY)) {
+		snprintf(err, cap, "cannot set up the %s: %s", what, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
 
 static bool verbose_libbpf;
 
@@ -106,6 +174,8 @@ struct capture *capture_new(const struct capture_opts *o, capture_event_fn fn, v
 	c->skel->rodata->filter_tgid = o->npids > 0;
 	c->skel->rodata->filter_cgroup = o->ncgroups > 0;
 	c->skel->rodata->max_payload = o->max_payload;
+	if (choose_hooks(c, o->hooks, err, cap))
+		goto fail;
 	ncpu = libbpf_num_possible_cpus();
 	if (ncpu <= 0) {
 		snprintf(err, cap, "cannot count CPUs: %s", strerror(-ncpu));
@@ -119,17 +189,12 @@ struct capture *capture_new(const struct capture_opts *o, capture_event_fn fn, v
 			 o->verbose ? "" : " (run with -v to see the verifier's log)");
 		goto fail;
 	}
-	{
-		/* Every sys_exit program tail-calls this one (see the BPF side). */
-		uint32_t zero = 0;
-		int fd = bpf_program__fd(c->skel->progs.handle_exit);
-
-		if (bpf_map__update_elem(c->skel->maps.exit_handler, &zero, sizeof(zero), &fd, sizeof(fd),
-					 BPF_ANY)) {
-			snprintf(err, cap, "cannot set up the exit handler: %s", strerror(errno));
-			goto fail;
-		}
-	}
+	/* The programs that tail-call one shared handler (see the BPF side). */
+	if (c->hooks == CAPTURE_HOOKS_SOCKET
+		    ? set_tail(c->skel->maps.exit_handler, c->skel->progs.handle_role_exit, "exit handler", err, cap) ||
+		      set_tail(c->skel->maps.sock_emitter, c->skel->progs.sock_emit, "socket hooks' handler", err, cap)
+		    : set_tail(c->skel->maps.exit_handler, c->skel->progs.handle_exit, "exit handler", err, cap))
+		goto fail;
 	for (size_t i = 0; i < o->npids; i++) {
 		if (bpf_map__update_elem(c->skel->maps.traced_tgids, &o->pids[i], sizeof(o->pids[i]),
 					 &one, sizeof(one), BPF_ANY)) {
@@ -147,7 +212,7 @@ struct capture *capture_new(const struct capture_opts *o, capture_event_fn fn, v
 	}
 	e = sockspan_bpf__attach(c->skel);
 	if (e) {
-		snprintf(err, cap, "cannot attach to the syscall tracepoints: %s", strerror(-e));
+		snprintf(err, cap, "cannot attach the BPF programs: %s", strerror(-e));
 		goto fail;
 	}
 	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_sample, c, NULL);
@@ -201,6 +266,11 @@ void capture_counters(const struct capture *c, uint64_t out[SS_CNT__MAX])
 		for (int cpu = 0; cpu < ncpu; cpu++)
 			out[i] += vals[cpu];
 	}
+}
+
+enum capture_hooks capture_hooks(const struct capture *c)
+{
+	return c->hooks;
 }
 
 uint64_t capture_malformed(const struct capture *c)

@@ -1,5 +1,6 @@
-/* The kernel half, seen from userspace: load the BPF programs, attach them to
- * the syscall tracepoints, and hand every ring buffer event to a callback. */
+/* The kernel half, seen from userspace: load the BPF programs, attach them
+ * (socket hooks where the kernel has them, syscall tracepoints otherwise),
+ * and hand every ring buffer event to a callback. */
 #ifndef SOCKSPAN_CAPTURE_H
 #define SOCKSPAN_CAPTURE_H
 
@@ -9,7 +10,15 @@
 
 #include "sockspan_event.h"
 
+/* Where the bytes are caught. */
+enum capture_hooks {
+	CAPTURE_HOOKS_AUTO,     /* socket hooks if the kernel has them, else syscalls */
+	CAPTURE_HOOKS_SOCKET,   /* sock:sock_send_length/sock_recv_length (kernel >= 6.4) */
+	CAPTURE_HOOKS_SYSCALLS, /* the tracepoints of every syscall that moves socket bytes */
+};
+
 struct capture_opts {
+	enum capture_hooks hooks;
 	const uint32_t *pids;  /* only these processes; NULL/0: every process */
 	size_t npids;
 	const uint64_t *cgroups; /* only processes in these cgroup v2 ids; NULL/0: any */
@@ -41,6 +50,8 @@ void capture_full_payload(struct capture *c, uint64_t sock_ino);
  * buffer held that were too short to be events. */
 void capture_counters(const struct capture *c, uint64_t out[SS_CNT__MAX]);
 uint64_t capture_malformed(const struct capture *c);
+/* The hooks in use: CAPTURE_HOOKS_SOCKET or CAPTURE_HOOKS_SYSCALLS. */
+enum capture_hooks capture_hooks(const struct capture *c);
 /* Detaches and frees; NULL is fine. */
 void capture_free(struct capture *c);
 

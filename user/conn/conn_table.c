@@ -18,7 +18,7 @@ struct conn_table {
 static uint64_t hash_key(const struct conn_key *k)
 {
 	/* splitmix64 finaliser over the packed key: cheap and well mixed. */
-	uint64_t x = ((uint64_t)k->tgid << 32 | (uint32_t)k->fd) ^ (k->sock_ino * 0x9e3779b97f4a7c15ull);
+	uint64_t x = (uint64_t)k->tgid ^ (k->sock_ino * 0x9e3779b97f4a7c15ull);
 
 	x ^= x >> 30;
 	x *= 0xbf58476d1ce4e5b9ull;
@@ -29,7 +29,7 @@ static uint64_t hash_key(const struct conn_key *k)
 
 static bool key_eq(const struct conn_key *a, const struct conn_key *b)
 {
-	return a->tgid == b->tgid && a->fd == b->fd && a->sock_ino == b->sock_ino;
+	return a->tgid == b->tgid && a->sock_ino == b->sock_ino;
 }
 
 struct conn_table *conn_table_new(size_t max_conns, conn_release_fn release, void *ctx,
@@ -109,13 +109,15 @@ struct conn *conn_table_lookup(struct conn_table *t, const struct conn_key *k)
 
 struct conn *conn_table_upsert(struct conn_table *t, const struct ss_event *ev, bool *created)
 {
-	struct conn_key k = { .tgid = ev->tgid, .fd = ev->fd, .sock_ino = ev->sock_ino };
+	struct conn_key k = { .tgid = ev->tgid, .sock_ino = ev->sock_ino };
 	struct conn *c = conn_table_lookup(t, &k);
 	size_t b;
 
 	*created = false;
 	if (c) {
 		c->last_ns = ev->ts_ns;
+		if (ev->fd >= 0)
+			c->fd = ev->fd;
 		if (c->role == SS_ROLE_UNKNOWN)
 			c->role = ev->role;
 		list_unlink(t, c);
@@ -130,6 +132,7 @@ struct conn *conn_table_upsert(struct conn_table *t, const struct ss_event *ev, 
 	if (!c)
 		return NULL;
 	c->key = k;
+	c->fd = ev->fd;
 	c->last_ns = ev->ts_ns;
 	c->cgroup_id = ev->cgroup_id;
 	c->role = ev->role;

@@ -1,6 +1,7 @@
-/* Connections seen by the capture, keyed by (tgid, fd, socket inode): the
- * inode tells apart two connections that reused one fd number. Each holds its
- * endpoints, both reassembled streams and its protocol parser's state.
+/* Connections seen by the capture, keyed by (tgid, socket inode): the inode
+ * names the socket whatever fd number it has (dup'ed, or reused by another
+ * socket after a close; hooks on socket operations see no fd at all). Each
+ * holds its endpoints, both reassembled streams and its protocol parser's state.
  * Bounded: when full, the least recently active connection is evicted. */
 #ifndef SOCKSPAN_CONN_TABLE_H
 #define SOCKSPAN_CONN_TABLE_H
@@ -17,7 +18,6 @@ struct proto_ops;
 
 struct conn_key {
 	uint32_t tgid;
-	int32_t fd;
 	uint64_t sock_ino;
 };
 
@@ -27,6 +27,7 @@ struct conn {
 	struct conn *older, *newer;    /* activity list, oldest first */
 	uint64_t last_ns;              /* time of the last event */
 	uint64_t cgroup_id;
+	int32_t fd;                    /* the fd of its last event that had one; -1: none yet */
 	uint8_t role;                  /* enum ss_role; UNKNOWN until connect/accept or the protocol says */
 	uint8_t family;
 	uint16_t lport, rport;

@@ -159,7 +159,7 @@ void conn_tracker_event(struct conn_tracker *t, const struct ss_event *ev, const
 
 	t->stats->events++;
 	if (ev->type == SS_EV_CLOSE) {
-		struct conn_key k = { .tgid = ev->tgid, .fd = ev->fd, .sock_ino = ev->sock_ino };
+		struct conn_key k = { .tgid = ev->tgid, .sock_ino = ev->sock_ino };
 
 		c = conn_table_lookup(t->conns, &k);
 		if (c) {

@@ -5,7 +5,9 @@
     ss.spans        # every span, parsed and validated against the Zipkin schema
 
 Start waits (bounded) for "ready" on stderr; stop sends SIGINT, requires exit
-code 0, then parses the -o file. SOCKSPAN_BIN overrides the binary's path.
+code 0, then parses the -o file. SOCKSPAN_BIN overrides the binary's path;
+SOCKSPAN_HOOKS (socket, syscalls) adds --hooks to every run, so the same tests
+check both capture paths (make integration-syscalls).
 """
 import json
 import os
@@ -17,6 +19,7 @@ from .procs import STEP_TIMEOUT, Proc, log, wait_until
 from .zipkin import REPO, schema_errors
 
 BIN = Path(os.environ.get("SOCKSPAN_BIN", REPO / "build" / "sockspan"))
+HOOKS = ["--hooks", os.environ["SOCKSPAN_HOOKS"]] if os.environ.get("SOCKSPAN_HOOKS") else []
 READY = re.compile(r"\bready\b", re.IGNORECASE)
 
 
@@ -54,7 +57,7 @@ class Sockspan:
 
     def argv(self):
         extra = {"file": ["-o", self.out_file], "stdout": ["-o", "-"], "text": []}[self.output]
-        return [BIN, *self.args, *extra]
+        return [BIN, *HOOKS, *self.args, *extra]
 
     def start(self):
         self.proc = Proc(self.argv(), "sockspan", stdin=False)
