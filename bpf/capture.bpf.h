@@ -96,6 +96,39 @@ struct {
 	__type(value, __u8);
 } full_payload SEC(".maps");
 
+/* A call whose bytes are being turned into events: one event per run of the
+ * program that makes them, which tail-calls itself for the next, so that the
+ * verifier walks one event's path rather than a loop of SS_MAX_CHUNKS of
+ * them (the load stays fast and far from the verifier's limit). The iovec
+ * walk carries from one event to the next: a call's events together reach
+ * SS_MAX_CHUNKS x SS_MAX_IOV entries (grpcio writes up to 260 at once).
+ * key: 0, one slot per CPU. */
+struct call_walk {
+	struct call_args a;
+	__u64 ret;     /* bytes (messages for CALL_MMSG) the call moved */
+	__u64 limit;   /* bytes of them to copy */
+	__u64 done;    /* bytes of them the events so far cover */
+	__u64 start;   /* done when the event in the buffer began */
+	__u64 iov_ptr;
+	__u64 skip;    /* bytes of iovec idx walked */
+	__u32 iovcnt;
+	__u32 idx;
+	__u32 events;  /* copied so far (messages for CALL_MMSG) */
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct call_walk);
+} walks SEC(".maps");
+
+static __always_inline struct call_walk *walk_slot(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&walks, &zero);
+}
+
 /* The event under construction: header plus room for a payload copied at any
  * offset below SS_PAYLOAD_MAX (iovecs), hence twice the ceiling. One slot per
  * CPU (the loader sizes it); too big for a per-CPU map value. */
@@ -276,14 +309,14 @@ static __always_inline void submit(struct event_buf *b)
 }
 
 /* Append up to n bytes from user memory at the current payload end, within
- * the configured cap. */
-static __always_inline void append_user(struct event_buf *b, __u64 src, __u64 n)
+ * the event's cap. False if the read faulted (nothing appended). */
+static __always_inline bool append_user(struct event_buf *b, __u64 src, __u64 n)
 {
 	__u32 off = b->ev.cap_len;
 	__u32 room;
 
 	if (off >= max_payload || off >= SS_PAYLOAD_MAX)
-		return;
+		return true;
 	room = max_payload - off;
 	if (n > room)
 		n = room;
@@ -292,32 +325,45 @@ static __always_inline void append_user(struct event_buf *b, __u64 src, __u64 n)
 	off &= SS_PAYLOAD_MAX - 1;
 	if (bpf_probe_read_user(&b->payload[off], n, (const void *)src)) {
 		count(SS_CNT_COPY_FAILED, 1);
-		return;
+		return false;
 	}
 	b->ev.cap_len = off + n;
+	return true;
 }
 
-/* Copy bytes skip.. of the first total bytes an iovec array describes, as
- * many as the event's cap allows. */
-static __noinline void append_iov(struct event_buf *b, __u64 iov_ptr, __u32 iovcnt, __u64 skip, __u64 total)
+/* Copy into b the iovec bytes from where w stands, up to end (a byte count
+ * of the call), walking at most SS_MAX_IOV entries. Advances w; after a
+ * fault the rest of the walked bytes are reported uncopied. */
+static __always_inline void append_iov(struct event_buf *b, struct call_walk *w, __u64 end)
 {
-	const struct iovec *iov = (const struct iovec *)iov_ptr;
+	const struct iovec *iov = (const struct iovec *)w->iov_ptr;
 
 	for (int i = 0; i < SS_MAX_IOV; i++) {
+		/* Read back from the map each time (volatile, or the compiler
+		 * keeps them in registers): the verifier then sees unknown
+		 * values at every entry instead of tracking their ranges
+		 * through the iterations, and prunes. */
+		__u64 done = *(volatile __u64 *)&w->done, skip = *(volatile __u64 *)&w->skip;
+		__u32 idx = *(volatile __u32 *)&w->idx;
 		struct iovec v;
 
-		if (i >= iovcnt || total == 0 || b->ev.cap_len >= max_payload)
+		if (idx >= w->iovcnt || done >= end)
 			break;
-		if (bpf_probe_read_user(&v, sizeof(v), &iov[i]))
+		if (bpf_probe_read_user(&v, sizeof(v), &iov[idx]))
 			break;
-		__u64 n = v.iov_len < total ? v.iov_len : total;
-		total -= n;
-		if (skip >= n) {
-			skip -= n;
-			continue;
+		__u64 n = v.iov_len > skip ? v.iov_len - skip : 0;
+		if (n > end - done)
+			n = end - done;
+		bool copied = append_user(b, (__u64)v.iov_base + skip, n);
+		w->done = done + n;
+		if (skip + n >= v.iov_len) {
+			w->idx = idx + 1;
+			w->skip = 0;
+		} else {
+			w->skip = skip + n;
 		}
-		append_user(b, (__u64)v.iov_base + skip, n - skip);
-		skip = 0;
+		if (!copied)
+			break; /* the event ends here, its bytes after cap_len uncopied */
 	}
 }
 
@@ -344,99 +390,128 @@ static __always_inline bool starts_h2(const struct event_buf *b)
 	return b->ev.cap_len >= 8 && *(const __u64 *)b->payload == H2_PREFACE_HEAD;
 }
 
-/* One event per max_payload bytes on full-payload connections, else one event
- * whose payload is cut at max_payload. The last event's len covers the rest. */
-static __always_inline void emit_data(struct call_args *a, __u64 ret)
+/* Start turning a call's bytes into events; w->a is filled. The bytes are
+ * all copied on full-payload connections, else the first max_payload. */
+static __always_inline void walk_begin(struct call_walk *w, __u64 ret)
 {
-	__u32 chunks = bpf_map_lookup_elem(&full_payload, &a->sock_ino) ? SS_MAX_CHUNKS : 1;
-	__u64 iov_ptr = a->ptr;
-	__u32 iovcnt = a->cnt;
-
-	if (a->kind == CALL_MSG) {
+	w->ret = ret;
+	w->limit = ret < max_payload || bpf_map_lookup_elem(&full_payload, &w->a.sock_ino) ? ret : max_payload;
+	w->done = 0;
+	w->skip = 0;
+	w->idx = 0;
+	w->events = 0;
+	w->iov_ptr = w->a.ptr;
+	w->iovcnt = w->a.cnt;
+	if (w->a.kind == CALL_MSG) {
 		struct user_msghdr m;
 
-		if (bpf_probe_read_user(&m, sizeof(m), (void *)a->ptr))
+		if (bpf_probe_read_user(&m, sizeof(m), (void *)w->a.ptr))
 			m.msg_iovlen = 0; /* still report the bytes moved, uncopied */
-		iov_ptr = (__u64)m.msg_iov;
-		iovcnt = m.msg_iovlen;
-	}
-	for (__u32 k = 0; k < SS_MAX_CHUNKS; k++) {
-		__u64 off = (__u64)k * max_payload;
-
-		if (k >= chunks || off >= ret)
-			break;
-		struct event_buf *b = begin_event(a, SS_EV_DATA, 0);
-		if (!b)
-			return;
-		b->ev.seq = a->seq + off;
-		if (a->kind == CALL_BUF)
-			append_user(b, a->ptr + off, ret - off);
-		else
-			append_iov(b, iov_ptr, iovcnt, off, ret);
-		if (k == 0 && chunks == 1 && starts_h2(b)) {
-			__u8 one = 1;
-
-			bpf_map_update_elem(&full_payload, &a->sock_ino, &one, BPF_ANY);
-			chunks = SS_MAX_CHUNKS;
-		}
-		b->ev.len = k + 1 == chunks || ret - off < max_payload ? ret - off : max_payload;
-		submit(b);
+		w->iov_ptr = (__u64)m.msg_iov;
+		w->iovcnt = m.msg_iovlen;
 	}
 }
 
-/* sendmmsg/recvmmsg: one event per message, at consecutive stream offsets. */
-static __always_inline void emit_mmsg(struct call_args *a, __u32 nmsg)
+/* Copy the next event of a data call: up to max_payload bytes, fewer when
+ * the iovec bound stops it. */
+static __always_inline void copy_next(struct call_walk *w, struct event_buf *b)
 {
-	const struct mmsghdr *mm = (const struct mmsghdr *)a->ptr;
+	__u64 done = w->done;
+	__u64 end = w->limit - done < max_payload ? w->limit : done + max_payload;
 
-	for (int i = 0; i < SS_MAX_MMSG; i++) {
-		struct mmsghdr h;
-
-		if (i >= nmsg)
-			break;
-		if (bpf_probe_read_user(&h, sizeof(h), &mm[i]))
-			break;
-		if (h.msg_len == 0)
-			continue;
-		struct event_buf *b = begin_event(a, SS_EV_DATA, h.msg_len);
-		if (!b)
-			return;
-		append_iov(b, (__u64)h.msg_hdr.msg_iov, h.msg_hdr.msg_iovlen, 0, h.msg_len);
-		submit(b);
-		a->seq += h.msg_len;
+	w->start = done;
+	b->ev.seq = w->a.seq + done;
+	if (w->a.kind == CALL_BUF) {
+		append_user(b, w->a.ptr + done, end - done);
+		w->done = end;
+	} else {
+		append_iov(b, w, end);
 	}
+	w->events++;
 }
 
-static __always_inline void emit_gap(struct call_args *a, __u64 ret)
+/* sendmmsg/recvmmsg: copy the next message (capped at max_payload), at the
+ * next stream offset. False if there is none to read. */
+static __always_inline bool copy_next_msg(struct call_walk *w, struct event_buf *b)
 {
-	struct event_buf *b = begin_event(a, SS_EV_GAP, ret);
+	const struct mmsghdr *mm = (const struct mmsghdr *)w->a.ptr;
+	__u32 i = w->events;
+	struct mmsghdr h;
+
+	if (i >= SS_MAX_MMSG || bpf_probe_read_user(&h, sizeof(h), &mm[i]))
+		return false;
+	b->ev.len = h.msg_len;
+	b->ev.seq = w->a.seq;
+	w->a.seq += h.msg_len;
+	w->iov_ptr = (__u64)h.msg_hdr.msg_iov;
+	w->iovcnt = h.msg_hdr.msg_iovlen;
+	w->done = w->skip = w->idx = 0;
+	append_iov(b, w, h.msg_len < max_payload ? h.msg_len : max_payload);
+	w->events = i + 1;
+	return true;
+}
+
+/* Send the event the previous run copied. True if it was the call's last:
+ * the last one's len covers whatever is left uncopied, so stream offsets
+ * stay right. */
+static __always_inline bool send_copied(struct call_walk *w, struct event_buf *b)
+{
+	__u64 walked = w->done - w->start;
+	bool last;
+
+	if (w->a.kind == CALL_MMSG) {
+		if (b->ev.len > 0)
+			submit(b);
+		return w->events >= w->ret || w->events >= SS_MAX_MMSG;
+	}
+	if (w->events == 1 && starts_h2(b)) {
+		__u8 one = 1;
+
+		bpf_map_update_elem(&full_payload, &w->a.sock_ino, &one, BPF_ANY);
+		w->limit = w->ret;
+	}
+	last = w->events >= SS_MAX_CHUNKS || walked == 0 || w->done >= w->limit;
+	b->ev.len = last ? w->ret - w->start : walked;
+	submit(b);
+	return last;
+}
+
+/* Bytes moved that are not copied: sendfile/splice (a gap), or bytes whose
+ * user buffers are not known here (a data event with no payload, which
+ * userspace skips as a gap of known length, counted as truncated). */
+static __always_inline void emit_uncopied(struct call_walk *w, __u8 type)
+{
+	struct event_buf *b = begin_event(&w->a, type, w->ret);
 
 	if (b)
 		submit(b);
 }
 
-
-/* Bytes moved that cannot be copied: a data event with no payload, which
- * userspace skips as a gap of known length (counted as truncated). */
-static __always_inline void emit_uncopied(struct call_args *a, __u64 ret)
+/* One step of turning the call w holds into events, one step per program
+ * run: a run sends the event the previous run copied, then copies the next,
+ * which the next run sends. Copying last keeps the verifier's work small:
+ * the many paths out of the iovec loop do not each walk the sending code.
+ * True while another run is needed. */
+static __always_inline bool walk_step(struct call_walk *w)
 {
-	struct event_buf *b = begin_event(a, SS_EV_DATA, ret);
+	struct event_buf *b;
 
-	if (b)
-		submit(b);
-}
-
-/* The bytes of one call went by: the events they make. */
-static __always_inline void emit_call(struct call_args *a, __u64 ret)
-{
-	if (a->kind == CALL_GAP)
-		emit_gap(a, ret);
-	else if (a->kind == CALL_MMSG)
-		emit_mmsg(a, ret);
-	else if (a->kind == CALL_UNCOPIED)
-		emit_uncopied(a, ret);
-	else
-		emit_data(a, ret);
+	switch (w->a.kind) {
+	case CALL_GAP:
+		emit_uncopied(w, SS_EV_GAP);
+		return false;
+	case CALL_UNCOPIED:
+		emit_uncopied(w, SS_EV_DATA);
+		return false;
+	}
+	b = scratch_buf();
+	if (!b || (w->events > 0 && send_copied(w, b)))
+		return false;
+	fill_header(&b->ev, &w->a, SS_EV_DATA);
+	if (w->a.kind == CALL_MMSG)
+		return copy_next_msg(w, b);
+	copy_next(w, b);
+	return true;
 }
 
 #endif

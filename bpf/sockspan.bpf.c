@@ -61,21 +61,44 @@ static __always_inline bool note_role(struct call_args *a, long ret)
 
 #define ARG(ctx, i) ((ctx)->args[i])
 
-/* Every sys_exit program tail-calls this one: the exit path (payload copy,
- * iovec and mmsg walks) is then verified once instead of once per syscall,
- * which keeps load time low. Not attached by itself. */
+/* index 0: the handler every sys_exit program tail-calls: handle_exit
+ * (handle_role_exit with the socket hooks); index 1: exit_emit. Set by the
+ * loader after load, never changed. Sharing one handler means the exit path
+ * is verified once instead of once per syscall, which keeps load time low.
+ * Plain sizes, no BTF types: the kernel refuses BTF on program arrays. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 2);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} exit_handler SEC(".maps");
+
+/* Makes one event of the call this CPU's walk holds, then the next ones by
+ * tail-calling itself. Not attached by itself. */
+SEC("tracepoint")
+int exit_emit(struct trace_event_raw_sys_exit *ctx)
+{
+	struct call_walk *w = walk_slot();
+
+	if (w && walk_step(w))
+		bpf_tail_call(ctx, &exit_handler, 1);
+	return 0;
+}
+
 SEC("tracepoint")
 int handle_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	struct call_args a;
+	struct call_walk *w = walk_slot();
 
-	if (unstash(&a) && !note_role(&a, ctx->ret) && ctx->ret > 0)
-		emit_call(&a, ctx->ret);
+	if (!w || !unstash(&w->a) || note_role(&w->a, ctx->ret) || ctx->ret <= 0)
+		return 0;
+	walk_begin(w, ctx->ret);
+	bpf_tail_call(ctx, &exit_handler, 1);
 	return 0;
 }
 
 /* With the socket hooks, only connect and accept are traced as syscalls:
- * their exits need no copy path. */
+ * their exits make no events. */
 SEC("tracepoint")
 int handle_role_exit(struct trace_event_raw_sys_exit *ctx)
 {
@@ -85,16 +108,6 @@ int handle_role_exit(struct trace_event_raw_sys_exit *ctx)
 		note_role(&a, ctx->ret);
 	return 0;
 }
-
-/* index 0: handle_exit's fd (handle_role_exit's with the socket hooks). Set
- * by the loader after load, never changed.
- * Plain sizes, no BTF types: the kernel refuses BTF on program arrays. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, 1);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(__u32));
-} exit_handler SEC(".maps");
 
 #define TRACE_EXIT(name)                                                   \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                         \
@@ -280,19 +293,6 @@ static __always_inline void syscall_args(struct call_args *a)
 	a->ptr = PT_REGS_PARM2_CORE_SYSCALL(regs);
 }
 
-/* key: 0 (one slot per CPU); value: the call sock_send/sock_recv just
- * filtered, for sock_emit, which they tail-call on the same CPU. */
-struct sock_call {
-	struct call_args a;
-	__u64 ret;
-};
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct sock_call);
-} sock_calls SEC(".maps");
-
 /* index 0: sock_emit's fd, set by the loader after load in socket mode.
  * Plain sizes, no BTF types: the kernel refuses BTF on program arrays. */
 struct {
@@ -322,9 +322,8 @@ static __always_inline __u32 seq_before(struct sock *sk, int ret, __u8 dir)
 /* The filter, in the hook: what an untraced process pays. */
 static __always_inline int sock_op(void *ctx, struct sock *sk, int ret, int flags, __u8 dir)
 {
-	struct sock_call *c;
+	struct call_walk *w;
 	struct socket *sock;
-	__u32 zero = 0;
 	__u16 family;
 
 	/* A peek leaves the bytes in the socket: they are captured when really read. */
@@ -337,18 +336,18 @@ static __always_inline int sock_op(void *ctx, struct sock *sk, int ret, int flag
 	    sk->sk_type != SOCK_STREAM)
 		return 0;
 	sock = sk->sk_socket;
-	c = bpf_map_lookup_elem(&sock_calls, &zero);
-	if (!sock || !sock->file || !c)
+	w = walk_slot();
+	if (!sock || !sock->file || !w)
 		return 0;
-	__builtin_memset(&c->a, 0, sizeof(c->a));
-	c->a.sock_ino = sock->file->f_inode->i_ino;
-	c->a.sk = sk;
-	c->a.dir = dir;
-	c->a.seq = seq_before(sk, ret, dir);
+	__builtin_memset(&w->a, 0, sizeof(w->a));
+	w->a.sock_ino = sock->file->f_inode->i_ino;
+	w->a.sk = sk;
+	w->a.dir = dir;
+	w->a.seq = seq_before(sk, ret, dir);
 	/* Here, not in sock_emit: its branches would multiply the states the
 	 * verifier walks through the copy path there. */
-	syscall_args(&c->a);
-	c->ret = ret;
+	syscall_args(&w->a);
+	walk_begin(w, ret);
 	bpf_tail_call(ctx, &sock_emitter, 0);
 	return 0;
 }
@@ -365,19 +364,15 @@ int BPF_PROG(sock_recv, struct sock *sk, int ret, int flags)
 	return sock_op(ctx, sk, ret, flags, SS_DIR_INGRESS);
 }
 
-/* Both hooks tail-call this one (their tracepoints share a prototype): the
- * copy path is then verified once, which keeps load time low. Not attached
- * by itself. */
+/* Both hooks tail-call this one (their tracepoints share a prototype): it
+ * makes one event of the call this CPU's walk holds, then the next ones by
+ * tail-calling itself. Not attached by itself. */
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(sock_emit)
 {
-	__u32 zero = 0;
-	struct sock_call *c = bpf_map_lookup_elem(&sock_calls, &zero);
-	struct call_args a;
+	struct call_walk *w = walk_slot();
 
-	if (!c)
-		return 0;
-	a = c->a;
-	emit_call(&a, c->ret);
+	if (w && walk_step(w))
+		bpf_tail_call(ctx, &sock_emitter, 0);
 	return 0;
 }

@@ -13,11 +13,12 @@
  * value up to this; it is a power of two so the BPF side can bound offsets. */
 #define SS_PAYLOAD_MAX 65536
 #define SS_PAYLOAD_DEFAULT 16384
-/* iovec entries walked per readv/writev/sendmsg/recvmsg (grpcio sends 24 at once): bounds verifier work;
+/* iovec entries walked per event of a readv/writev/sendmsg/recvmsg: bounds verifier work;
  * bytes in later entries still count in len, so stream offsets stay right. */
 #define SS_MAX_IOV 64
 /* Events one read/write may give on a connection that asked for every byte
- * (HTTP/2): SS_MAX_CHUNKS x --max-payload bytes; the rest is reported uncopied. */
+ * (HTTP/2), or that the iovec bound splits: at most SS_MAX_CHUNKS x --max-payload
+ * bytes and SS_MAX_CHUNKS x SS_MAX_IOV entries; the rest is reported uncopied. */
 #define SS_MAX_CHUNKS 16
 /* messages walked per sendmmsg/recvmmsg (rare on TCP). */
 #define SS_MAX_MMSG 8

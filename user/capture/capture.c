@@ -71,7 +71,9 @@ static int choose_hooks(struct capture *c, enum capture_hooks want, char *err, s
 		const char *name = bpf_program__name(p);
 		bool is_sock = strncmp(name, "sock_", 5) == 0;
 
-		if (c->hooks == CAPTURE_HOOKS_SOCKET ? is_data_syscall_prog(name) || strcmp(name, "handle_exit") == 0
+		bool is_exit_copy = strcmp(name, "handle_exit") == 0 || strcmp(name, "exit_emit") == 0;
+
+		if (c->hooks == CAPTURE_HOOKS_SOCKET ? is_data_syscall_prog(name) || is_exit_copy
 						     : is_sock || strcmp(name, "handle_role_exit") == 0)
 			bpf_program__set_autoload(p, false);
 	}
@@ -80,13 +82,13 @@ static int choose_hooks(struct capture *c, enum capture_hooks want, char *err, s
 	return 0;
 }
 
-/* Sets index 0 of a program array to prog (the tail call targets). */
-static int set_tail(struct bpf_map *array, struct bpf_program *prog, const char *what, char *err, size_t cap)
+/* Sets index i of a program array to prog (the tail call targets). */
+static int set_tail(struct bpf_map *array, uint32_t i, struct bpf_program *prog, const char *what,
+		    char *err, size_t cap)
 {
-	uint32_t zero = 0;
 	int fd = bpf_program__fd(prog);
 
-	if (bpf_map__update_elem(array, &zero, sizeof(zero), &fd, sizeof(fd), BPF_ANY)) {
+	if (bpf_map__update_elem(array, &i, sizeof(i), &fd, sizeof(fd), BPF_ANY)) {
 		snprintf(err, cap, "cannot set up the %s: %s", what, strerror(errno));
 		return -1;
 	}
@@ -191,9 +193,10 @@ struct capture *capture_new(const struct capture_opts *o, capture_event_fn fn, v
 	}
 	/* The programs that tail-call one shared handler (see the BPF side). */
 	if (c->hooks == CAPTURE_HOOKS_SOCKET
-		    ? set_tail(c->skel->maps.exit_handler, c->skel->progs.handle_role_exit, "exit handler", err, cap) ||
-		      set_tail(c->skel->maps.sock_emitter, c->skel->progs.sock_emit, "socket hooks' handler", err, cap)
-		    : set_tail(c->skel->maps.exit_handler, c->skel->progs.handle_exit, "exit handler", err, cap))
+		    ? set_tail(c->skel->maps.exit_handler, 0, c->skel->progs.handle_role_exit, "exit handler", err, cap) ||
+		      set_tail(c->skel->maps.sock_emitter, 0, c->skel->progs.sock_emit, "socket hooks' handler", err, cap)
+		    : set_tail(c->skel->maps.exit_handler, 0, c->skel->progs.handle_exit, "exit handler", err, cap) ||
+		      set_tail(c->skel->maps.exit_handler, 1, c->skel->progs.exit_emit, "exit events", err, cap))
 		goto fail;
 	for (size_t i = 0; i < o->npids; i++) {
 		if (bpf_map__update_elem(c->skel->maps.traced_tgids, &o->pids[i], sizeof(o->pids[i]),

@@ -7,7 +7,9 @@ Prints "listening <port>" once it accepts connections. HTTP/1.1 with keep-alive,
 by hand (GET only, no request bodies). GET /chain/<n>: waits until K requests are in
 flight in this process (--barrier, default 0: no wait) or 5 s passed, then makes each
 --call in order, each on a NEW connection (Connection: close) written from the loop's
-one thread, with the headers --propagate says (see chainlib). Answers 200 with
+one thread, with the headers --propagate says (see chainlib), and stays in flight
+until the K have made their calls (or 5 s passed), so that each call is written
+with K in flight however the scheduler orders them. Answers 200 with
 chain_http's JSON plus
     "barrier": {"k": K, "timed_out": false, "in_flight_at_call": [m per call]}
 (m: the requests in flight when that call was written), 502 on a failed call, 404 else.
@@ -30,17 +32,22 @@ class Service:
         if any(scheme != "http" for scheme, _, _ in self.calls):
             raise ValueError("chain_async calls http:// only")
         self.in_flight = 0
+        self.called = 0  # requests that made all their calls
         self.changed = asyncio.Condition()
 
-    async def _wait_barrier(self):
-        """False when K requests were in flight together, True when BARRIER_WAIT ran out."""
+    async def _wait_until(self, predicate):
+        """False once predicate() holds, True when BARRIER_WAIT ran out first."""
         async with self.changed:
             try:
-                await asyncio.wait_for(self.changed.wait_for(lambda: self.in_flight >= self.barrier),
-                                       BARRIER_WAIT)
+                await asyncio.wait_for(self.changed.wait_for(predicate), BARRIER_WAIT)
                 return False
             except asyncio.TimeoutError:
                 return True
+
+    async def _count(self, what):
+        setattr(self, what, getattr(self, what) + 1)
+        async with self.changed:
+            self.changed.notify_all()
 
     async def _http(self, host, port, n, headers):
         reader, writer = await asyncio.open_connection(host, port)
@@ -61,16 +68,17 @@ class Service:
         return {"to": "http", "sent": headers, "status": status, "reply": json.loads(body)}, in_flight
 
     async def chain(self, n, pairs):
-        self.in_flight += 1
-        async with self.changed:
-            self.changed.notify_all()
+        await self._count("in_flight")
         try:
-            timed_out = await self._wait_barrier() if self.barrier else False
+            timed_out = await self._wait_until(lambda: self.in_flight >= self.barrier) if self.barrier else False
             calls, counts = [], []
             for _, host, port in self.calls:
                 call, m = await self._http(host, port, n, forwarded(self.propagate, pairs))
                 calls.append(call)
                 counts.append(m)
+            if self.barrier:
+                await self._count("called")
+                timed_out |= await self._wait_until(lambda: self.called >= self.barrier)
         finally:
             self.in_flight -= 1
         return {"service": self.comm, "n": n, "received": trace_headers(pairs), "calls": calls,

@@ -11,11 +11,13 @@ sockspan and only then say "go" (send a command). Commands:
     {"op": "requests", "reqs": [{"method": "GET", "path": "/x", "body": 0}, ...]}
         send them one after the other on that connection (body = request body
         size in bytes)  -> {"results": [{"status", "length", "lport", "body_ok"}, ...]}
-    {"op": "pipeline", "host": H, "port": P, "reqs": [...], "piece": 0}
+    {"op": "pipeline", "host": H, "port": P, "reqs": [...], "piece": 0, "iov": 0}
         new raw socket, ALL requests written with a single send(), then the
         responses read in order  -> {"lport": N, "results": [{"status", "length"}, ...]}
         piece > 0: write them instead in pieces of that many bytes, one send()
         each, with a short pause between so the server's reads see them apart
+        iov > 0: write them with one sendmsg() whose iovec entries hold that
+        many bytes each
     {"op": "close"}   close the keep-alive connection  -> {}
     {"op": "exit"}    -> {} and exit 0
 Any failure answers {"error": "..."}.
@@ -58,7 +60,7 @@ class Driver:
             })
         return {"results": results}
 
-    def pipeline(self, host, port, reqs, piece=0):
+    def pipeline(self, host, port, reqs, piece=0, iov=0):
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         with socket.socket(family, socket.SOCK_STREAM) as s:
             s.settimeout(30)
@@ -73,6 +75,10 @@ class Driver:
                 for i in range(0, len(wire), piece):
                     s.sendall(wire[i:i + piece])
                     time.sleep(0.005)
+            elif iov:
+                sent = s.sendmsg([wire[i:i + iov] for i in range(0, len(wire), iov)])
+                if sent != len(wire):
+                    raise RuntimeError(f"sendmsg sent {sent} of {len(wire)} bytes")
             else:
                 s.sendall(wire)  # one send() syscall: the requests share a segment
             f = s.makefile("rb")

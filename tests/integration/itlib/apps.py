@@ -63,13 +63,14 @@ class Driver(CommandedProc):
         assert all(r["body_ok"] for r in results), f"echo mismatch: {results}"
         return results
 
-    def pipeline(self, host, port, reqs, piece=0):
+    def pipeline(self, host, port, reqs, piece=0, iov=0):
         """All reqs written in one send() on a fresh raw socket; returns (lport, results).
 
         piece > 0: written instead as many small send()s of that many bytes.
+        iov > 0: written with one sendmsg() of iovec entries of that many bytes.
         """
         payload = [{"method": r[0], "path": r[1], "body": r[2] if len(r) > 2 else 0} for r in reqs]
-        reply = self._call(op="pipeline", host=host, port=port, reqs=payload, piece=piece)
+        reply = self._call(op="pipeline", host=host, port=port, reqs=payload, piece=piece, iov=iov)
         return reply["lport"], reply["results"]
 
     def close(self):
