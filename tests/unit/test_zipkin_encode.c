@@ -16,6 +16,7 @@
 
 #include "span/span.h"
 #include "span/span_format.h"
+#include "span_json.h"
 #include "zipkin.pb-c.h"
 #include "export/zipkin_proto.h"
 
@@ -108,17 +109,29 @@ static cJSON *proto_to_json(const Zipkin__Proto3__Span *p)
 	return o;
 }
 
+/* json printed and parsed back: its raw numbers become numbers, as in span_json_tree's. */
+static cJSON *reparsed(cJSON *json)
+{
+	char *text = cJSON_PrintUnformatted(json);
+	cJSON *back = cJSON_Parse(text);
+
+	cr_assert_not_null(back);
+	cJSON_free(text);
+	cJSON_Delete(json);
+	return back;
+}
+
 static void expect_same_model(const struct span *s)
 {
 	struct zipkin_buf buf = { 0 };
 	Zipkin__Proto3__Span *p;
-	cJSON *want = span_to_zipkin_json(s), *got;
+	cJSON *want = span_json_tree(s), *got;
 
 	cr_assert_not_null(want);
 	cr_assert_eq(zipkin_proto_span(s, &buf), 0);
 	p = zipkin__proto3__span__unpack(NULL, buf.len, buf.data);
 	cr_assert_not_null(p, "protobuf-c cannot decode our Span");
-	got = proto_to_json(p);
+	got = reparsed(proto_to_json(p));
 	if (!cJSON_Compare(want, got, 1)) {
 		char *a = cJSON_PrintUnformatted(want), *b = cJSON_PrintUnformatted(got);
 
@@ -318,6 +331,42 @@ Test(zipkin_proto, random_spans_match_json)
 }
 
 /* The body is exactly '[' + the spans' JSON joined by ',' + ']', and parses. */
+/* The writer gives the bytes cJSON would print for the same object: escapes,
+ * key order, numbers (cJSON prints integers of up to 31 bits exactly). */
+Test(zipkin_proto, json_writer_matches_cjson)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	static char ours[SPAN_JSON_MAX];
+	struct span s;
+
+	for (int i = 0; i < 3000; i++) {
+		cJSON *json;
+		char *theirs;
+
+		random_span(&x, &s);
+		s.timestamp_us %= 1u << 31;
+		s.duration_us %= 1u << 31;
+		cr_assert_gt(span_zipkin_json(&s, ours, sizeof(ours)), 0);
+		json = cJSON_Parse(ours);
+		cr_assert_not_null(json, "%s", ours);
+		theirs = cJSON_PrintUnformatted(json);
+		cr_assert_str_eq(ours, theirs);
+		cJSON_free(theirs);
+		cJSON_Delete(json);
+	}
+}
+
+Test(zipkin_proto, a_small_buffer_gets_nothing)
+{
+	uint64_t x = 1;
+	char small[64];
+	struct span s;
+
+	random_span(&x, &s);
+	cr_expect_eq(span_zipkin_json(&s, small, sizeof(small)), 0);
+	cr_expect_eq(span_zipkin_json(&s, small, 0), 0);
+}
+
 Test(zipkin_batch, json_list_is_the_spans_json)
 {
 	struct zipkin_batch b;
@@ -333,17 +382,13 @@ Test(zipkin_batch, json_list_is_the_spans_json)
 	cr_assert_eq(len, 2);
 	cr_assert_arr_eq(body, "[]", 2);
 	for (int i = 0; i < 3; i++) {
-		cJSON *json;
-		char *text;
+		static char text[SPAN_JSON_MAX];
 
 		random_span(&x, &spans[i]);
 		cr_assert_eq(zipkin_batch_add(&b, &spans[i], 1 << 20), 1);
-		json = span_to_zipkin_json(&spans[i]);
-		text = cJSON_PrintUnformatted(json);
+		cr_assert_gt(span_zipkin_json(&spans[i], text, sizeof(text)), 0);
 		strcat(want, i ? "," : "");
 		strcat(want, text);
-		cJSON_free(text);
-		cJSON_Delete(json);
 	}
 	strcat(want, "]");
 	cr_assert_eq(b.nspans, 3);

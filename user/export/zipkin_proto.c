@@ -7,15 +7,11 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#include <cjson/cJSON.h>
 #include <zlib.h>
 
 #include "span/span_format.h"
 #include "zipkin.pb-c.h"
 
-/* One span's JSON text fits here (16 tags of 511 bytes, each byte escaped as
- * \u00XX, is under 50 KiB); a bigger one falls back to cJSON's own buffer. */
-#define JSON_SCRATCH (96 * 1024)
 #define PID_TAG "process.pid"
 /* ListOfSpans: field 1, wire type 2 (length-delimited). */
 #define LIST_OF_SPANS_KEY 0x0a
@@ -216,11 +212,6 @@ int zipkin_batch_init(struct zipkin_batch *b, enum zipkin_encoding enc)
 {
 	memset(b, 0, sizeof(*b));
 	b->enc = enc;
-	if (enc == ZIPKIN_JSON) {
-		b->scratch = malloc(JSON_SCRATCH);
-		if (!b->scratch)
-			return -1;
-	}
 	if (buf_reserve(&b->body, 1))
 		return -1;
 	zipkin_batch_clear(b);
@@ -230,8 +221,6 @@ int zipkin_batch_init(struct zipkin_batch *b, enum zipkin_encoding enc)
 void zipkin_batch_free(struct zipkin_batch *b)
 {
 	zipkin_buf_free(&b->body);
-	free(b->scratch);
-	b->scratch = NULL;
 }
 
 void zipkin_batch_clear(struct zipkin_batch *b)
@@ -250,32 +239,18 @@ size_t zipkin_batch_size(const struct zipkin_batch *b)
 
 static int add_json(struct zipkin_batch *b, const struct span *s, size_t limit)
 {
-	cJSON *json = span_to_zipkin_json(s);
-	char *text = b->scratch, *heap = NULL;
 	size_t n, sep = b->nspans > 0;
-	int rc = -1;
 
-	if (!json)
+	if (buf_reserve(&b->body, sep + SPAN_JSON_MAX))
 		return -1;
-	if (!cJSON_PrintPreallocated(json, b->scratch, JSON_SCRATCH, 0)) {
-		text = heap = cJSON_PrintUnformatted(json);
-		if (!text)
-			goto out;
-	}
-	n = strlen(text);
-	rc = 0;
+	n = span_zipkin_json(s, (char *)b->body.data + b->body.len + sep, SPAN_JSON_MAX);
+	if (!n)
+		return -1;
 	if (b->nspans > 0 && zipkin_batch_size(b) + sep + n > limit)
-		goto out;
-	rc = -1;
-	if (buf_reserve(&b->body, sep + n + 1))
-		goto out;
+		return 0;
 	buf_put(&b->body, ",", sep);
-	buf_put(&b->body, text, n);
-	rc = 1;
-out:
-	cJSON_free(heap);
-	cJSON_Delete(json);
-	return rc;
+	b->body.len += n;
+	return 1;
 }
 
 static int add_proto(struct zipkin_batch *b, const struct span *s, size_t limit)

@@ -1,5 +1,5 @@
 /* The bodies the Zipkin exporter posts to /api/v2/spans: a JSON list of
- * spans (each object from span_to_zipkin_json, so there is one JSON mapping)
+ * spans (each object from span_zipkin_json, so there is one JSON mapping)
  * or the proto3 ListOfSpans message of zipkin.proto (protobuf-c code
  * generated at build time), optionally gzip-compressed.
  *
@@ -25,7 +25,6 @@ struct zipkin_batch {
 	enum zipkin_encoding enc;
 	struct zipkin_buf body;   /* JSON: '[' and the spans, ']' added by _finish */
 	size_t nspans;
-	char *scratch;            /* one span's JSON text */
 };
 
 /* Returns 0, or -1 on ENOMEM. */
@@ -47,7 +46,7 @@ const uint8_t *zipkin_batch_finish(struct zipkin_batch *b, size_t *len);
 const char *zipkin_content_type(enum zipkin_encoding enc);
 
 /* Encodes one span as a proto3 Span message (no field key or length) into
- * out, replacing its contents. Same rules as span_to_zipkin_json: valid UTF-8
+ * out, replacing its contents. Same rules as span_zipkin_json: valid UTF-8
  * strings, duration >= 1, IPv4-mapped addresses as ipv4, unspecified
  * addresses omitted, first of duplicate tag keys, process.pid last.
  * Returns 0, or -1 on ENOMEM. */

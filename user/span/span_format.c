@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -90,145 +91,252 @@ int span_format_text(FILE *out, const struct span *s)
 		       s->duration_us / 1000, s->duration_us % 1000, trace, id, parent);
 }
 
-/* int64 in JSON, exact: cJSON numbers are doubles printed with %1.15g. */
-static cJSON *add_int64(cJSON *obj, const char *key, uint64_t v)
-{
-	char buf[24];
+/* Writes into a caller's buffer; once it is full, nothing more (and the
+ * result is 0). */
+struct jw {
+	char *p, *end;
+	bool full;
+};
 
-	if (v > INT64_MAX)
-		v = INT64_MAX;
-	snprintf(buf, sizeof(buf), "%" PRIu64, v);
-	return cJSON_AddRawToObject(obj, key, buf);
+static void put(struct jw *w, const char *s, size_t n)
+{
+	if (w->full || (size_t)(w->end - w->p) <= n) {
+		w->full = true;
+		return;
+	}
+	memcpy(w->p, s, n);
+	w->p += n;
 }
 
-static cJSON *add_hex(cJSON *obj, const char *key, const uint8_t *id, size_t n)
+#define PUT(w, lit) put(w, lit, sizeof(lit) - 1)
+
+/* A JSON string as cJSON escapes one: quote, backslash, the short escapes,
+ * \u00xx for other control bytes; everything else as is (valid UTF-8). */
+static void put_string(struct jw *w, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t run = 0;
+
+	PUT(w, "\"");
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[6] = { '\\', 0 };
+		size_t len = 2;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		put(w, s + run, i - run);
+		run = i + 1;
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 0xf];
+			len = 6;
+		}
+		put(w, esc, len);
+	}
+	put(w, s + run, n - run);
+	PUT(w, "\"");
+}
+
+/* ,"key": (the first member of an object has no comma: *first). Keys are
+ * sockspan's own literals: nothing in them needs escaping. */
+static void put_key(struct jw *w, bool *first, const char *key)
+{
+	if (!*first)
+		PUT(w, ",");
+	*first = false;
+	PUT(w, "\"");
+	put(w, key, strlen(key));
+	PUT(w, "\":");
+}
+
+/* v in decimal (snprintf is a tenth of a span's encoding). */
+static size_t fmt_u64(char out[20], uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
+/* A span field made valid UTF-8 (span_copy_utf8), as a JSON string. */
+static void put_field(struct jw *w, const char *field, size_t field_size)
+{
+	char buf[SPAN_TAG_VALUE_MAX];
+
+	put_string(w, buf, copy_field(buf, sizeof(buf), field, field_size));
+}
+
+static void put_hex(struct jw *w, bool *first, const char *key, const uint8_t *id, size_t n)
 {
 	char buf[33];
 
 	hex_encode(buf, id, n);
-	return cJSON_AddStringToObject(obj, key, buf);
+	put_key(w, first, key);
+	put_string(w, buf, 2 * n);
 }
 
-/* The textual address of e and the Zipkin field it goes in, or NULL when it has none. */
+/* An exact integer, clamped to int64 (cJSON would print big doubles as 1.7e+15). */
+static void put_uint(struct jw *w, bool *first, const char *key, uint64_t v)
+{
+	char buf[20];
+
+	put_key(w, first, key);
+	put(w, buf, fmt_u64(buf, v > INT64_MAX ? (uint64_t)INT64_MAX : v));
+}
+
+/* The textual address of e and the Zipkin field it goes in, or NULL when it
+ * has none. IPv4 by hand: inet_ntop is a tenth of a span's encoding. */
 static const char *endpoint_ip(const struct span_endpoint *e, char *buf, size_t cap,
 			       const char **field)
 {
 	const uint8_t *addr;
 	int family = span_endpoint_ip(e, &addr);
+	size_t n = 0;
 
 	if (!family)
 		return NULL;
 	*field = family == AF_INET ? "ipv4" : "ipv6";
-	return inet_ntop(family, addr, buf, (socklen_t)cap);
+	if (family != AF_INET)
+		return inet_ntop(family, addr, buf, (socklen_t)cap);
+	for (int i = 0; i < 4; i++) {
+		if (i)
+			buf[n++] = '.';
+		n += fmt_u64(buf + n, addr[i]);
+	}
+	buf[n] = '\0';
+	return buf;
 }
 
-/* Add e under key unless it has nothing to say.  Returns 0, or -1 on allocation failure. */
-static int add_endpoint(cJSON *span, const char *key, const struct span_endpoint *e)
+/* e under key, unless it has nothing to say. */
+static void put_endpoint(struct jw *w, bool *first, const char *key, const struct span_endpoint *e)
 {
 	char service[SPAN_SERVICE_MAX], ip_buf[INET6_ADDRSTRLEN];
 	const char *field = NULL, *ip = endpoint_ip(e, ip_buf, sizeof(ip_buf), &field);
-	cJSON *obj;
+	size_t n = copy_field(service, sizeof(service), e->service_name, sizeof(e->service_name));
+	bool inner = true;
 
-	copy_field(service, sizeof(service), e->service_name, sizeof(e->service_name));
-	if (!service[0] && !ip && !e->port)
-		return 0;
-	obj = cJSON_AddObjectToObject(span, key);
-	if (!obj)
-		return -1;
-	if (service[0] && !cJSON_AddStringToObject(obj, "serviceName", service))
-		return -1;
-	if (ip && !cJSON_AddStringToObject(obj, field, ip))
-		return -1;
-	if (e->port && !cJSON_AddNumberToObject(obj, "port", e->port))
-		return -1;
-	return 0;
+	if (!n && !ip && !e->port)
+		return;
+	put_key(w, first, key);
+	PUT(w, "{");
+	if (n) {
+		put_key(w, &inner, "serviceName");
+		put_string(w, service, n);
+	}
+	if (ip) {
+		put_key(w, &inner, field);
+		put_string(w, ip, strlen(ip));
+	}
+	if (e->port)
+		put_uint(w, &inner, "port", e->port);
+	PUT(w, "}");
 }
 
-static int add_tags(cJSON *span, const struct span *s)
+/* Has an earlier tag this key? (the first of duplicates wins) */
+static bool seen_before(const struct span *s, unsigned i)
+{
+	for (unsigned j = 0; j < i; j++)
+		if (s->tags[j].key && strcmp(s->tags[j].key, s->tags[i].key) == 0)
+			return true;
+	return false;
+}
+
+static void put_tags(struct jw *w, bool *first, const struct span *s)
 {
 	unsigned n = s->num_tags < SPAN_MAX_TAGS ? s->num_tags : SPAN_MAX_TAGS;
-	char value[SPAN_TAG_VALUE_MAX];
-	cJSON *tags = cJSON_CreateObject();
+	bool inner = true;
+	char pid[20];
 
-	if (!tags)
-		return -1;
 	for (unsigned i = 0; i < n; i++) {
 		const struct span_tag *t = &s->tags[i];
 
-		if (!t->key || cJSON_GetObjectItemCaseSensitive(tags, t->key))
+		if (!t->key || seen_before(s, i) || (s->pid && strcmp(t->key, SPAN_FORMAT_PID_TAG) == 0))
 			continue;
-		if (s->pid && strcmp(t->key, SPAN_FORMAT_PID_TAG) == 0)
-			continue;
-		copy_field(value, sizeof(value), t->value, sizeof(t->value));
-		if (!cJSON_AddStringToObject(tags, t->key, value))
-			goto fail;
+		if (inner) {
+			put_key(w, first, "tags");
+			PUT(w, "{");
+		}
+		put_key(w, &inner, t->key);
+		put_field(w, t->value, sizeof(t->value));
 	}
 	if (s->pid) {
-		snprintf(value, sizeof(value), "%" PRIu32, s->pid);
-		if (!cJSON_AddStringToObject(tags, SPAN_FORMAT_PID_TAG, value))
-			goto fail;
+		if (inner) {
+			put_key(w, first, "tags");
+			PUT(w, "{");
+		}
+		put_key(w, &inner, SPAN_FORMAT_PID_TAG);
+		put_string(w, pid, fmt_u64(pid, s->pid));
 	}
-	if (!tags->child) {
-		cJSON_Delete(tags);
-		return 0;
-	}
-	if (!cJSON_AddItemToObject(span, "tags", tags))
-		goto fail;
-	return 0;
-fail:
-	cJSON_Delete(tags);
-	return -1;
+	if (!inner)
+		PUT(w, "}");
 }
 
-cJSON *span_to_zipkin_json(const struct span *s)
+size_t span_zipkin_json(const struct span *s, char *out, size_t cap)
 {
-	char name[SPAN_NAME_MAX];
+	struct jw w = { out, out + cap, cap == 0 };
 	const char *kind = span_kind_str(s->kind);
-	cJSON *root = cJSON_CreateObject();
+	char name[SPAN_NAME_MAX];
+	size_t name_len = copy_field(name, sizeof(name), s->name, sizeof(s->name));
+	bool first = true;
 
-	if (!root)
-		return NULL;
-	if (!add_hex(root, "traceId", s->trace_id, span_trace_id_len(s)) ||
-	    !add_hex(root, "id", s->id, sizeof(s->id)))
-		goto fail;
-	if (s->has_parent && !add_hex(root, "parentId", s->parent_id, sizeof(s->parent_id)))
-		goto fail;
-	if (kind[0] && !cJSON_AddStringToObject(root, "kind", kind))
-		goto fail;
-	if (copy_field(name, sizeof(name), s->name, sizeof(s->name)) &&
-	    !cJSON_AddStringToObject(root, "name", name))
-		goto fail;
-	if (s->timestamp_us && !add_int64(root, "timestamp", s->timestamp_us))
-		goto fail;
+	PUT(&w, "{");
+	put_hex(&w, &first, "traceId", s->trace_id, span_trace_id_len(s));
+	put_hex(&w, &first, "id", s->id, sizeof(s->id));
+	if (s->has_parent)
+		put_hex(&w, &first, "parentId", s->parent_id, sizeof(s->parent_id));
+	if (kind[0]) {
+		put_key(&w, &first, "kind");
+		put_string(&w, kind, strlen(kind));
+	}
+	if (name_len) {
+		put_key(&w, &first, "name");
+		put_string(&w, name, name_len);
+	}
+	if (s->timestamp_us)
+		put_uint(&w, &first, "timestamp", s->timestamp_us);
 	/* Zipkin rejects duration 0: sub-microsecond spans round up. */
-	if (!add_int64(root, "duration", s->duration_us ? s->duration_us : 1))
-		goto fail;
-	if ((s->debug && !cJSON_AddTrueToObject(root, "debug")) ||
-	    (s->shared && !cJSON_AddTrueToObject(root, "shared")))
-		goto fail;
-	if (add_endpoint(root, "localEndpoint", &s->local) ||
-	    add_endpoint(root, "remoteEndpoint", &s->remote) || add_tags(root, s))
-		goto fail;
-	return root;
-fail:
-	cJSON_Delete(root);
-	return NULL;
+	put_uint(&w, &first, "duration", s->duration_us ? s->duration_us : 1);
+	if (s->debug) {
+		put_key(&w, &first, "debug");
+		PUT(&w, "true");
+	}
+	if (s->shared) {
+		put_key(&w, &first, "shared");
+		PUT(&w, "true");
+	}
+	put_endpoint(&w, &first, "localEndpoint", &s->local);
+	put_endpoint(&w, &first, "remoteEndpoint", &s->remote);
+	put_tags(&w, &first, s);
+	PUT(&w, "}");
+	if (w.full)
+		return 0;
+	*w.p = '\0';
+	return (size_t)(w.p - out);
 }
 
 int span_format_zipkin_line(FILE *out, const struct span *s)
 {
-	cJSON *json = span_to_zipkin_json(s);
-	char *text;
-	int rc = -1;
+	static __thread char buf[SPAN_JSON_MAX];
+	size_t n = span_zipkin_json(s, buf, sizeof(buf));
 
-	if (!json)
+	if (!n)
 		return -1;
-	text = cJSON_PrintUnformatted(json);
-	cJSON_Delete(json);
-	if (!text)
-		return -1;
-	if (fputs(text, out) >= 0 && fputc('\n', out) != EOF)
-		rc = 0;
-	cJSON_free(text);
-	return rc;
+	buf[n] = '\n';
+	return fwrite(buf, 1, n + 1, out) == n + 1 ? 0 : -1;
 }

@@ -2,14 +2,14 @@
 /*
  * span_format.h - a span as one human-readable line or as Zipkin v2 JSON
  * (the Span definition of zipkin2-api.yaml).  The Zipkin HTTP exporter
- * builds its POST body from span_to_zipkin_json(), so there is one mapping.
+ * builds its POST body from span_zipkin_json(), so there is one mapping.
  */
 #ifndef SOCKSPAN_SPAN_FORMAT_H
 #define SOCKSPAN_SPAN_FORMAT_H
 
 #include <stdio.h>
 
-#include <cjson/cJSON.h>
+#include <stddef.h>
 
 #include "span/span.h"
 
@@ -29,24 +29,29 @@
 int span_format_text(FILE *out, const struct span *s);
 
 /*
- * Build the Zipkin v2 JSON object for s; the cJSON tree is owned by the
- * caller (cJSON_Delete).  Fields, in this order:
- *   traceId (32 lowercase hex), id (16 hex), parentId (only if has_parent),
- *   kind (omitted for an unknown value), name (omitted if ""),
- *   timestamp (omitted if 0), duration (>= 1), localEndpoint,
- *   remoteEndpoint, tags.
- * timestamp and duration are written as exact integers (cJSON would print
- * large doubles as 1.7e+15) and clamped to INT64_MAX.
+ * The Zipkin v2 JSON object of s, written directly (no tree: this is on the
+ * path of every span).  Fields, in this order:
+ *   traceId (32 or 16 lowercase hex), id (16 hex), parentId (only if
+ *   has_parent), kind (omitted for an unknown value), name (omitted if ""),
+ *   timestamp (omitted if 0), duration (>= 1), debug and shared (only when
+ *   true), localEndpoint, remoteEndpoint, tags.
+ * timestamp and duration are written as exact integers, clamped to INT64_MAX.
  * An endpoint has serviceName (omitted if ""), ipv4 or ipv6 (omitted for no
  * family or an unspecified address; an IPv4-mapped IPv6 address is written
  * as ipv4, as the spec asks) and port (omitted if 0); an endpoint with none
  * of these is omitted.  tags holds every tag in order (the first of
  * duplicate keys wins) and then "process.pid" (decimal string, omitted when
  * pid is 0; it replaces a tag of the same name); it is omitted when empty.
- * Strings are made valid UTF-8 with span_copy_utf8().
- * Returns NULL only on allocation failure.
+ * Strings are made valid UTF-8 with span_copy_utf8() and escaped as cJSON
+ * escapes them; the bytes are those cJSON_PrintUnformatted gives (no spaces).
+ * Written into out (cap bytes, NUL-terminated). Returns the length without
+ * the NUL, or 0 when cap is too small (SPAN_JSON_MAX always fits).
  */
-cJSON *span_to_zipkin_json(const struct span *s);
+/* Room for any span's JSON: 16 tags of 511 bytes, each escaped as \u00xx,
+ * and the rest, with the NUL. */
+#define SPAN_JSON_MAX (SPAN_MAX_TAGS * (6 * SPAN_TAG_VALUE_MAX + 64) + 6 * (SPAN_NAME_MAX + 2 * SPAN_SERVICE_MAX) + 512)
+
+size_t span_zipkin_json(const struct span *s, char *out, size_t cap);
 
 /*
  * Write s as one line of JSON (cJSON_PrintUnformatted of the above) and '\n'.
