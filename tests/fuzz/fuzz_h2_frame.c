@@ -102,8 +102,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t al, bl;
 
 		CHECK(grpc_message_decode(out, sizeof(out), (const char *)buf, size) < sizeof(out));
-		if (grpc_split_path((const char *)buf, size, &a, &al, &b, &bl) == 0)
-			CHECK(a > (const char *)buf && b + bl == (const char *)buf + size && al && bl);
+		int n = grpc_split_path((const char *)buf, size, &a, &al, &b, &bl);
+		if (n >= 0)
+			CHECK(a > (const char *)buf && b + bl == (const char *)buf + n && (size_t)n <= size && al && bl);
 		grpc_parse_status((const char *)buf, size);
 		grpc_is_content_type((const char *)buf, size);
 	}

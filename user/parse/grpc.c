@@ -1,6 +1,7 @@
 /* gRPC call fields and message counting; see grpc.h. */
 #include "parse/grpc.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 static const char *const status_names[] = {
@@ -98,22 +99,49 @@ const char *grpc_status_name(int code)
 	return status_names[code];
 }
 
+/* A proto identifier (a letter or '_', then letters, digits or '_') or, when
+ * dotted, identifiers joined by single dots: what protoc accepts as package,
+ * service and method names. */
+static bool is_proto_name(const char *p, size_t n, bool dotted)
+{
+	bool start = true;
+
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i], l = (char)(c | 0x20);
+
+		if (c == '_' || (l >= 'a' && l <= 'z'))
+			start = false;
+		else if (c >= '0' && c <= '9' && !start)
+			continue;
+		else if (dotted && c == '.' && !start && i + 1 < n)
+			start = true;
+		else
+			return false;
+	}
+	return true;
+}
+
 int grpc_split_path(const char *path, size_t len, const char **service, size_t *service_len,
 		    const char **method, size_t *method_len)
 {
 	const char *slash;
+	size_t n = 0;
 
-	if (len < 4 || path[0] != '/')
+	while (n < len && path[n] != '?' && path[n] != '#')
+		n++;
+	if (n < 4 || path[0] != '/')
 		return -1;
-	slash = memchr(path + 1, '/', len - 1);
-	if (!slash || slash == path + 1 || slash == path + len - 1 ||
-	    memchr(slash + 1, '/', (size_t)(path + len - slash - 1)))
+	slash = memchr(path + 1, '/', n - 1);
+	if (!slash || !is_proto_name(path + 1, (size_t)(slash - path - 1), true) ||
+	    !is_proto_name(slash + 1, (size_t)(path + n - slash - 1), false))
 		return -1;
 	*service = path + 1;
 	*service_len = (size_t)(slash - path - 1);
 	*method = slash + 1;
-	*method_len = (size_t)(path + len - slash - 1);
-	return 0;
+	*method_len = (size_t)(path + n - slash - 1);
+	return (int)n;
 }
 
 static int hexval(char c)

@@ -47,8 +47,10 @@ const char *grpc_status_name(int code);
 
 /*
  * Splits a method path "/package.Service/Method" into service and method
- * (slices of path). Returns 0, or -1 if path is not of that form (both parts
- * non-empty, no other '/').
+ * (slices of path), ignoring a query or fragment, which gRPC never sends but a
+ * peer may. Returns the length of the method path (path up to any '?' or
+ * '#'), or -1 if it is not of that form: a dotted proto name, then a proto
+ * identifier (each starts with a letter or '_').
  */
 int grpc_split_path(const char *path, size_t len, const char **service, size_t *service_len,
 		    const char **method, size_t *method_len);

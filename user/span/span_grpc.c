@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "span/span_exchange.h"
+#include "span/span_name.h"
 
 static void add_count_tags(struct span *s, const struct grpc_msgs *m, const char *messages_key,
 			   const char *bytes_key)
@@ -25,11 +26,17 @@ void span_set_grpc(struct span *s, const struct exchange_grpc *x, int64_t rst)
 	size_t svc_len, meth_len;
 	bool reset = rst >= 0;
 	char num[16];
-	int n;
+	int n, path_len;
 
-	span_copy_utf8(s->name, sizeof(s->name), x->path, x->path_len);
+	/* Not a method: named as an HTTP path is (no query, ids templated), so
+	 * that what a peer sends can neither leak a secret nor flood the names. */
+	path_len = grpc_split_path(x->path, x->path_len, &svc, &svc_len, &meth, &meth_len);
+	if (path_len > 0)
+		span_copy_utf8(s->name, sizeof(s->name), x->path, (size_t)path_len);
+	else
+		span_name_http(s->name, sizeof(s->name), "POST", 4, x->path, x->path_len);
 	span_add_tag(s, "rpc.system", "grpc", 4);
-	if (grpc_split_path(x->path, x->path_len, &svc, &svc_len, &meth, &meth_len) == 0) {
+	if (path_len > 0) {
 		span_add_tag(s, "rpc.service", svc, svc_len);
 		span_add_tag(s, "rpc.method", meth, meth_len);
 	}
