@@ -4,7 +4,8 @@
 #   make test       unit tests (ASan/UBSan), fuzz smoke, integration tests
 #   make deps       install the Debian packages build, run and tests need
 #   make fuzz       run every fuzzer for FUZZ_SECONDS each
-#   make bench      tracing overhead on nginx, side by side
+#   make bench      tracing overhead on nginx side by side, export and the
+#                   userspace pipeline on recorded streams
 #   make vmlinux    regenerate vmlinux/<arch>/vmlinux.h from this kernel's BTF
 # V=1 shows the commands.
 
@@ -60,7 +61,7 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all run test spec-check unit fuzz fuzz-smoke integration integration-syscalls bench deps vmlinux clean
+.PHONY: all run test spec-check unit fuzz fuzz-smoke integration integration-syscalls bench record-data deps vmlinux clean
 all: $(BUILD)/sockspan
 
 $(BUILD)/sockspan.bpf.o: bpf/sockspan.bpf.c $(wildcard bpf/*.h) include/sockspan_event.h vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
@@ -158,6 +159,11 @@ integration-syscalls: $(BUILD)/sockspan
 bench: deps $(BUILD)/sockspan $(BENCHES)
 	$(PYTHON) tests/bench/bench_http1.py
 	$(PYTHON) tests/bench/bench_export.py
+	$(BUILD)/bench/bench_replay tests/data/events/*.ssev.gz
+
+# Re-records tests/data/events from real peers (root; see tests/bench/record.py).
+record-data: deps $(BUILD)/bench/record_events
+	$(PYTHON) tests/bench/record.py
 
 # Installs only what is missing, so it is cheap to depend on.
 deps:

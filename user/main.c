@@ -11,29 +11,13 @@
 
 #include "capture/capture.h"
 #include "capture/clock.h"
-#include "conn/conn_tracker.h"
 #include "export/metrics_server.h"
 #include "export/span_output.h"
 #include "export/zipkin_exporter.h"
 #include "options.h"
-#include "session/exchange.h"
-#include "session/protocols.h"
+#include "pipeline.h"
 #include "stats.h"
-#include "span/span_builder.h"
-#include "trace/tracer.h"
 
-/* Connections tracked at once; beyond it the least recently active is evicted. */
-#define MAX_CONNS 65536
-/* Exchanges in flight at once (~200 bytes each): real traffic has far
- * fewer; beyond it new ones get no span, counted as untracked. */
-#define MAX_EXCHANGES 65536
-/* How long the spans of a trace begun by a SERVER without trace context wait
- * for the CLIENT end to join it: that end's event can come late when its
- * writer is preempted after the reader woke (a few ms on a loaded node). */
-#define JOIN_WAIT_NS (200ull * 1000000)
-/* A connection with no traffic for this long is forgotten (its role stays in
- * the kernel's map, so it is picked up again if it wakes). */
-#define CONN_IDLE_NS (300ull * 1000000000)
 #define POLL_MS 100
 
 static volatile sig_atomic_t stop;
@@ -47,11 +31,6 @@ static void on_signal(int sig)
 static void on_full_payload(void *ctx, uint64_t sock_ino)
 {
 	capture_full_payload(ctx, sock_ino);
-}
-
-static void on_event(void *ctx, const struct ss_event *ev, const uint8_t *payload)
-{
-	conn_tracker_event(ctx, ev, payload);
 }
 
 static void export_span(void *ctx, const struct span *s)
@@ -147,20 +126,13 @@ int main(int argc, char **argv)
 	static struct sockspan_stats stats;
 	struct capture_opts copts = {};
 	struct span_output out = {};
-	struct span_opts span_opts = {};
-	struct span_builder builder;
-	struct tracer_opts topts = { .max_exchanges = MAX_EXCHANGES, .join_wait_ns = JOIN_WAIT_NS };
-	struct session_env env = { .stats = &stats };
-	struct conn_tracker_opts kopts = {
-		.max_conns = MAX_CONNS, .protocols = session_protocols, .env = &env, .stats = &stats,
-	};
-	struct tracer *tracer = NULL;
-	struct conn_tracker *tracker = NULL;
+	static struct pipeline pipe;
+	struct pipeline_opts popts = {};
 	struct capture *cap = NULL;
 	struct zipkin_exporter *exporter = NULL;
 	struct metrics_server *metrics = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
-	uint64_t start_ns, last_housekeeping_ns;
+	uint64_t start_ns, last_sync_ns;
 	const char *hooks;
 	char err[512];
 	int ret = 1, r;
@@ -169,17 +141,10 @@ int main(int argc, char **argv)
 	if (r)
 		return r > 0 ? 0 : 2;
 
-	span_opts.redis_statement = opts.redis_statement;
-	span_builder_init(&builder, opts.service_name, &span_opts, &stats);
-	topts.ignore_sampling = opts.ignore_sampling;
-	tracer = tracer_new(&topts, &stats, span_builder_traced, &builder);
-	if (!tracer) {
-		fprintf(stderr, "sockspan: out of memory\n");
-		goto cleanup;
-	}
-	env.sink = tracer_exchange_sink(tracer);
-	tracker = conn_tracker_new(&kopts);
-	if (!tracker) {
+	popts.service_name = opts.service_name;
+	popts.redis_statement = opts.redis_statement;
+	popts.ignore_sampling = opts.ignore_sampling;
+	if (pipeline_init(&pipe, &popts, &stats)) {
 		fprintf(stderr, "sockspan: out of memory\n");
 		goto cleanup;
 	}
@@ -189,14 +154,14 @@ int main(int argc, char **argv)
 			fprintf(stderr, "sockspan: %s\n", err);
 			goto cleanup;
 		}
-		span_builder_add_sink(&builder, span_output_write, &out);
+		span_builder_add_sink(&pipe.builder, span_output_write, &out);
 	}
 	/* Before any other thread: libcurl's global set-up is not thread-safe. */
 	if (opts.zipkin_url) {
 		exporter = start_exporter(&opts);
 		if (!exporter)
 			goto cleanup;
-		span_builder_add_sink(&builder, export_span, exporter);
+		span_builder_add_sink(&pipe.builder, export_span, exporter);
 	}
 	if (opts.metrics_addr) {
 		metrics = metrics_server_start(opts.metrics_addr, exporter, err, sizeof(err));
@@ -215,12 +180,12 @@ int main(int argc, char **argv)
 	copts.ringbuf_bytes = opts.ringbuf_mb * 1024u * 1024u;
 	copts.verbose = opts.verbose;
 	copts.hooks = opts.hooks;
-	cap = capture_new(&copts, on_event, tracker, err, sizeof(err));
+	cap = capture_new(&copts, pipeline_event, &pipe, err, sizeof(err));
 	if (!cap) {
 		fprintf(stderr, "sockspan: %s\n", err);
 		goto cleanup;
 	}
-	conn_tracker_on_full_payload(tracker, on_full_payload, cap);
+	conn_tracker_on_full_payload(pipe.tracker, on_full_payload, cap);
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -234,7 +199,7 @@ int main(int argc, char **argv)
 	else
 		fprintf(stderr, "sockspan: ready: tracing every process on this node (%s)\n", hooks);
 
-	start_ns = last_housekeeping_ns = clock_mono_now_ns();
+	start_ns = last_sync_ns = clock_mono_now_ns();
 	while (!stop) {
 		uint64_t now;
 
@@ -246,28 +211,27 @@ int main(int argc, char **argv)
 		if (out.f)
 			span_output_flush(&out);
 		if (metrics)
-			publish(metrics, cap, tracker, &stats);
+			publish(metrics, cap, pipe.tracker, &stats);
 		now = clock_mono_now_ns();
-		tracer_tick(tracer, now);
+		pipeline_tick(&pipe, now);
 		if (opts.duration_s > 0 && now - start_ns >= (uint64_t)(opts.duration_s * 1e9))
 			break;
-		if (now - last_housekeeping_ns >= 1000000000ull) {
-			conn_tracker_expire(tracker, now, CONN_IDLE_NS);
+		if (now - last_sync_ns >= 1000000000ull) {
 			clock_sync();
-			last_housekeeping_ns = now;
+			last_sync_ns = now;
 		}
 	}
 	/* What the kernel captured before the stop still becomes spans, and
 	 * those queued for the collector get until the flush deadline. */
 	capture_drain(cap);
-	tracer_flush(tracer);
+	pipeline_flush(&pipe);
 	if (metrics) {
-		publish(metrics, cap, tracker, &stats);
+		publish(metrics, cap, pipe.tracker, &stats);
 		metrics_server_set_capture(metrics, NULL);
 	}
 	if (exporter)
 		zipkin_exporter_stop(exporter, (uint64_t)(opts.flush_timeout_s * 1e9));
-	report(cap, tracker, &stats);
+	report(cap, pipe.tracker, &stats);
 	if (exporter)
 		report_export(exporter);
 	ret = 0;
@@ -275,8 +239,7 @@ cleanup:
 	metrics_server_stop(metrics);
 	capture_free(cap);
 	zipkin_exporter_free(exporter);
-	conn_tracker_free(tracker);
-	tracer_free(tracer);
+	pipeline_free(&pipe);
 	span_output_close(&out);
 	return ret;
 }
