@@ -316,6 +316,31 @@ Test(span_zipkin_json, full_tag_table)
 	cJSON_Delete(json);
 }
 
+/* C1 controls (CSI U+009B, NEL U+0085), a line separator and bidi overrides
+ * could rewrite a terminal or reorder what a person reads: each one '?', and
+ * other non-ASCII text kept. */
+Test(span_format_text, no_character_that_could_fool_a_terminal)
+{
+	struct span s;
+
+	bare_span(&s);
+	strcpy(s.name, "get /\xc2\x9b" "31mX\xc2\x85Y\xe2\x80\xaeZ\xe2\x81\xa6W\xe2\x80\x8f\xd8\x9c\xe2\x80\xa8" "caf\xc3\xa9\xe2\x82\xac");
+	strcpy(s.local.service_name, "\xe2\x80\xadsvc");
+	expect_text(&s, "2026-11-21T22:45:47.123456Z ?svc CLIENT get /?31mX?Y?Z?W???caf\xc3\xa9\xe2\x82\xac - 0.005ms "
+			TRACE_HEX " " ID_HEX " -\n");
+}
+
+/* The same characters are \u escapes in JSON (the same text to a parser, and
+ * harmless when -o writes to a terminal). */
+Test(span_zipkin_json, characters_that_could_fool_a_terminal_are_escaped)
+{
+	struct span s;
+
+	bare_span(&s);
+	strcpy(s.name, "a\xc2\x9b" "b\x7f\xe2\x80\xae" "c\xe2\x80\xa9\xe2\x81\xa9\xd8\x9c\xc3\xa9");
+	expect_json(&s, HEAD_CLIENT ",\"name\":\"a\\u009bb\\u007f\\u202ec\\u2029\\u2069\\u061c\xc3\xa9\"" BARE_TIME "}");
+}
+
 Test(span_zipkin_json, strings_are_valid_utf8_and_escaped)
 {
 	struct span s;

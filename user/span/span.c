@@ -2,16 +2,22 @@
 /* span.c - span ids, tags and the UTF-8 copy shared by the exporters. */
 #include "span/span.h"
 
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "trace/random.h"
 
+void span_clear(struct span *s)
+{
+	memset(s, 0, offsetof(struct span, tags));
+}
+
 void span_init(struct span *s)
 {
 	uint64_t id;
 
-	memset(s, 0, sizeof(*s));
+	span_clear(s);
 	random_trace_id(s->trace_id);
 	s->trace_id_len = 16;
 	do
@@ -65,7 +71,21 @@ size_t span_copy_utf8(char *dst, size_t cap, const char *src, size_t len)
 	if (cap == 0)
 		return 0;
 	while (i < len) {
-		size_t n = utf8_seq_len(in + i, len - i);
+		size_t run = i, n;
+
+		/* The common case, a run of printable ASCII, copied at once. */
+		while (run < len && in[run] >= 0x01 && in[run] <= 0x7f)
+			run++;
+		if (run > i) {
+			n = run - i < cap - 1 - o ? run - i : cap - 1 - o;
+			memcpy(dst + o, in + i, n);
+			o += n;
+			i += n;
+			if (i < run)
+				break;
+			continue;
+		}
+		n = utf8_seq_len(in + i, len - i);
 
 		if (n == 0) {
 			if (o + 1 > cap - 1)
@@ -82,6 +102,29 @@ size_t span_copy_utf8(char *dst, size_t cap, const char *src, size_t len)
 	}
 	dst[o] = '\0';
 	return o;
+}
+
+size_t span_unsafe_char(const char *p, size_t n, uint32_t *cp)
+{
+	const unsigned char *u = (const unsigned char *)p;
+
+	if (n == 0)
+		return 0;
+	if (u[0] < 0x20 || u[0] == 0x7f) {
+		*cp = u[0];
+		return 1;
+	}
+	if (n >= 2 && ((u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f) || (u[0] == 0xd8 && u[1] == 0x9c))) {
+		*cp = (uint32_t)(u[0] & 0x1f) << 6 | (u[1] & 0x3f);
+		return 2;
+	}
+	if (n >= 3 && u[0] == 0xe2 &&
+	    ((u[1] == 0x80 && (u[2] == 0x8e || u[2] == 0x8f || (u[2] >= 0xa8 && u[2] <= 0xae))) ||
+	     (u[1] == 0x81 && u[2] >= 0xa6 && u[2] <= 0xa9))) {
+		*cp = 0x2000u | (uint32_t)(u[1] & 0x3f) << 6 | (u[2] & 0x3f);
+		return 3;
+	}
+	return 0;
 }
 
 int span_add_tag(struct span *s, const char *key, const char *value, size_t len)

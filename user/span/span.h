@@ -46,11 +46,17 @@ struct span {
 	uint64_t timestamp_us;  /* epoch microseconds */
 	uint64_t duration_us;   /* exported as at least 1 (Zipkin: duration >= 1) */
 	struct span_endpoint local, remote;
-	struct span_tag tags[SPAN_MAX_TAGS];
 	unsigned num_tags;
 	uint32_t pid;           /* exported as tag "process.pid" (omitted when 0) */
 	uint8_t proto;          /* enum proto_id of the parser that made it: per-protocol counts */
+	/* Last: span_clear leaves the ~8 KiB of their values as they are, and
+	 * only tags[0..num_tags) are ever read. */
+	struct span_tag tags[SPAN_MAX_TAGS];
 };
+
+/* Zero every field but the tags' storage: a span with no tag, at the cost of
+ * its ~200 bytes of fields instead of the whole struct. */
+void span_clear(struct span *s);
 
 /*
  * Zero the span and give it a fresh random 128-bit trace id (trace_id_len
@@ -58,6 +64,15 @@ struct span {
  * any thread without locking).
  */
 void span_init(struct span *s);
+
+/*
+ * The code point at p (n bytes, well-formed UTF-8 as span_copy_utf8 makes
+ * it) when a terminal or a person reading a log could be fooled by it: C0
+ * and C1 controls, DEL, line and paragraph separators, and the bidirectional
+ * controls (U+061C, U+200E/F, U+202A-E, U+2066-9). Returns its length in
+ * bytes with *cp set, or 0 for any other character.
+ */
+size_t span_unsafe_char(const char *p, size_t n, uint32_t *cp);
 
 /*
  * Append a tag.  key must outlive the span (a string literal).  value is

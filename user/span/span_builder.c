@@ -38,7 +38,7 @@ void span_builder_traced(void *ctx, const struct conn *c, const struct traced *t
 	const char *service = b->service_name ? b->service_name : c->comm;
 	struct span s;
 
-	memset(&s, 0, sizeof(s));
+	span_clear(&s);
 	memcpy(s.trace_id, t->trace_id, sizeof(s.trace_id));
 	s.trace_id_len = t->trace_id_len;
 	ids_put64(s.id, t->id);

@@ -47,16 +47,22 @@ static size_t copy_field(char *dst, size_t cap, const char *field, size_t field_
 	return span_copy_utf8(dst, cap, field, strnlen(field, field_size));
 }
 
-/* For the text line: control bytes become '?', an empty field becomes "-". */
+/* For the text line: characters that could fool a terminal or a reader
+ * (span_unsafe_char) become '?', an empty field becomes "-". */
 static const char *text_field(char *buf, size_t cap, const char *field, size_t field_size)
 {
-	size_t n = copy_field(buf, cap, field, field_size);
+	size_t n = copy_field(buf, cap, field, field_size), o = 0;
+	uint32_t cp;
 
 	if (n == 0)
 		return "-";
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-			buf[i] = '?';
+	for (size_t i = 0; i < n;) {
+		size_t k = span_unsafe_char(buf + i, n - i, &cp);
+
+		buf[o++] = k ? '?' : buf[i];
+		i += k ? k : 1;
+	}
+	buf[o] = '\0';
 	return buf;
 }
 
@@ -110,8 +116,22 @@ static void put(struct jw *w, const char *s, size_t n)
 
 #define PUT(w, lit) put(w, lit, sizeof(lit) - 1)
 
+/* Bytes that start what a JSON string escapes: controls, '"', '\\', and the
+ * lead bytes of the other characters span_unsafe_char names, which are
+ * valid in JSON but would reach a terminal as they are (-o to a tty). */
+static const bool json_escaped[256] = {
+	[0 ... 0x1f] = true,
+	['"'] = true,
+	['\\'] = true,
+	[0x7f] = true,
+	[0xc2] = true,
+	[0xd8] = true,
+	[0xe2] = true,
+};
+
 /* A JSON string as cJSON escapes one: quote, backslash, the short escapes,
- * \u00xx for other control bytes; everything else as is (valid UTF-8). */
+ * \u00xx for other control bytes; plus \uXXXX for the other characters
+ * span_unsafe_char names; everything else as is (valid UTF-8). */
 static void put_string(struct jw *w, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -121,13 +141,17 @@ static void put_string(struct jw *w, const char *s, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		char esc[6] = { '\\', 0 };
-		size_t len = 2;
+		size_t len = 2, k = 1;
+		uint32_t cp = c;
 
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (!json_escaped[c])
+			continue;
+		if (c >= 0x7f && !(k = span_unsafe_char(s + i, n - i, &cp)))
 			continue;
 		put(w, s + run, i - run);
-		run = i + 1;
-		switch (c) {
+		run = i + k;
+		i += k - 1;
+		switch (cp) {
 		case '"': esc[1] = '"'; break;
 		case '\\': esc[1] = '\\'; break;
 		case '\b': esc[1] = 'b'; break;
@@ -136,9 +160,9 @@ static void put_string(struct jw *w, const char *s, size_t n)
 		case '\r': esc[1] = 'r'; break;
 		case '\t': esc[1] = 't'; break;
 		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 0xf];
+			esc[1] = 'u';
+			for (int d = 0; d < 4; d++)
+				esc[2 + d] = hex[(cp >> (12 - 4 * d)) & 0xf];
 			len = 6;
 		}
 		put(w, esc, len);

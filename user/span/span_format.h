@@ -43,7 +43,8 @@ int span_format_text(FILE *out, const struct span *s);
  * duplicate keys wins) and then "process.pid" (decimal string, omitted when
  * pid is 0; it replaces a tag of the same name); it is omitted when empty.
  * Strings are made valid UTF-8 with span_copy_utf8() and escaped as cJSON
- * escapes them; the bytes are those cJSON_PrintUnformatted gives (no spaces).
+ * escapes them, and also the characters span_unsafe_char names (\uXXXX);
+ * otherwise the bytes are those cJSON_PrintUnformatted gives (no spaces).
  * Written into out (cap bytes, NUL-terminated). Returns the length without
  * the NUL, or 0 when cap is too small (SPAN_JSON_MAX always fits).
  */
