@@ -502,14 +502,28 @@ Test(h1_head, bare_lf_line_endings)
 	guard_free(&g);
 }
 
-Test(h1_head, leading_empty_line_skipped_once)
+Test(h1_head, leading_empty_lines_skipped)
 {
 	struct guard g = guard_new(4096);
 	struct h1_request req;
+	struct h1_response resp;
 
 	cr_assert_eq(parse_req(&g, "\r\nGET / HTTP/1.1\r\n\r\n", &req), 20);
 	cr_assert(slice_is(req.method, "GET"));
-	cr_assert_eq(parse_req(&g, "\r\n\r\nGET / HTTP/1.1\r\n\r\n", &req), H1_ERROR);
+	cr_assert_eq(parse_req(&g, "\r\n\n\r\nGET / HTTP/1.1\r\n\r\n", &req), 23);
+	cr_assert(slice_is(req.method, "GET"));
+	cr_assert_eq(parse_req(&g, "\r\n\r", &req), H1_NEED_MORE);
+	cr_assert_eq(parse_req(&g, "\r\rGET / HTTP/1.1\r\n\r\n", &req), H1_ERROR);
+	cr_assert_eq(parse_resp(&g, "\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", &resp), 31);
+	cr_assert_eq(resp.status, 204);
+	cr_assert_eq(parse_resp(&g, "\n", &resp), H1_NEED_MORE);
+	cr_assert_eq(h1_looks_like_request("\r\n\r\nGET / HTTP/1.1", 19), 1);
+	cr_assert_eq(h1_looks_like_response("\r\nHTTP/1.1 200 OK", 17), 1);
+	cr_assert_eq(h1_looks_like_request("\r\n\r\n", 4), H1_NEED_MORE);
+	cr_assert_eq(h1_looks_like_response("\r\nGET / HTTP/1.1", 16), 0);
+	/* Detection wants a start line soon: a stream of empty lines is not HTTP. */
+	cr_assert_eq(h1_looks_like_request("\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\nGET / HTTP/1.1", 30), 1);
+	cr_assert_eq(h1_looks_like_request("\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\nGET / HTTP/1.1", 31), 0);
 	guard_free(&g);
 }
 

@@ -438,6 +438,76 @@ Test(h1_pipeline, requests_split_at_every_position)
 
 /* Bursts of pipelined requests answered a few at a time: the queue wraps and grows.
  * Statuses 206..254 say which request each answer is for (none is 304). */
+/* RFC 9112 section 2.2: empty lines before a request line or a status line
+ * are ignored (old clients send one after a POST body, some servers after a
+ * response body): each exchange still gets its span, in step, at both ends. */
+static const char crlf_reqs[] =
+	"\r\nGET /p/1 HTTP/1.1\r\nHost: x\r\n\r\n"
+	"POST /p/2 HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody\r\n"
+	"\r\n\n\r\nDELETE /p/3 HTTP/1.1\r\nHost: x\r\n\r\n";
+static const char crlf_resps[] =
+	"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none\r\n"
+	"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3\r\ntwo\r\n0\r\n\r\n\r\n\n"
+	"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 5\r\n\r\nthree\r\n";
+
+static void check_crlf_exchanges(uint8_t role, enum ss_dir req_dir, enum span_kind kind, bool split)
+{
+	struct conn_tracker *t = tracker();
+	struct eb_conn c = eb_open(t, 1, 9, 1, role);
+	struct eb_want w[4];
+
+	pipe_wants(w);
+	for (int k = 0; k < 3; k++)
+		w[k].kind = kind;
+	if (split) {
+		const char *reqs[] = { "\r\nGET /p/1 HTTP/1.1\r\nHost: x\r\n\r\n",
+				       "POST /p/2 HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody\r\n",
+				       "\r\n\n\r\nDELETE /p/3 HTTP/1.1\r\nHost: x\r\n\r\n" };
+		const char *resps[] = { "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none\r\n",
+					"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3\r\ntwo\r\n0\r\n\r\n\r\n\n",
+					"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 5\r\n\r\nthree\r\n" };
+
+		for (int k = 0; k < 3; k++) {
+			w[k].start_ns = eb_str(&c, req_dir, reqs[k]);
+			w[k].end_ns = eb_str(&c, other(req_dir), resps[k]);
+		}
+	} else {
+		uint64_t t0 = eb_str(&c, req_dir, crlf_reqs), t1 = eb_str(&c, other(req_dir), crlf_resps);
+
+		for (int k = 0; k < 3; k++)
+			w[k].start_ns = t0, w[k].end_ns = t1;
+	}
+	w[3] = exchange_b(&c, req_dir, kind);
+	eb_check_spans(w, 4);
+	eb_check_clean();
+	conn_tracker_free(t);
+}
+
+Test(h1_pipeline, empty_lines_around_pipelined_messages_at_the_server)
+{
+	check_crlf_exchanges(SS_ROLE_SERVER, IN, SERVER, false);
+}
+
+Test(h1_pipeline, empty_lines_around_pipelined_messages_at_the_client)
+{
+	check_crlf_exchanges(SS_ROLE_CLIENT, OUT, CLIENT, false);
+}
+
+Test(h1_pipeline, empty_lines_around_messages_one_by_one_at_the_server)
+{
+	check_crlf_exchanges(SS_ROLE_SERVER, IN, SERVER, true);
+}
+
+Test(h1_pipeline, empty_lines_around_messages_one_by_one_at_the_client)
+{
+	check_crlf_exchanges(SS_ROLE_CLIENT, OUT, CLIENT, true);
+}
+
+Test(h1_pipeline, empty_lines_in_an_unknown_role_connection)
+{
+	check_crlf_exchanges(SS_ROLE_UNKNOWN, IN, SERVER, true);
+}
+
 Test(h1_pipeline, queue_wraps_and_grows)
 {
 	static const int bursts[][2] = { { 3, 2 }, { 4, 3 }, { 5, 6 }, { 7, 2 }, { 1, 7 }, { 9, 9 }, { 20, 1 }, { 0, 19 } };
@@ -930,6 +1000,22 @@ Test(h1_nobody, continue_and_final_response_in_one_event)
 				       "Content-Length: 0\r\n\r\n");
 	w[0].end_ns = eb_str(&c, OUT, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\n"
 				      "HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\n\r\n");
+	w[1] = exchange_b(&c, IN, SERVER);
+	eb_check_spans(w, 2);
+	eb_check_clean();
+	conn_tracker_free(t);
+}
+
+Test(h1_nobody, empty_line_after_a_1xx_response)
+{
+	struct conn_tracker *t = tracker();
+	struct eb_conn c = eb_open(t, 1, 9, 1, SS_ROLE_SERVER);
+	struct eb_want w[2] = { { SERVER, "put /x", "PUT", "/x", 204, 0, 0 } };
+
+	w[0].start_ns = eb_str(&c, IN, "PUT /x HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+				       "Content-Length: 0\r\n\r\n");
+	w[0].end_ns = eb_str(&c, OUT, "HTTP/1.1 100 Continue\r\n\r\n\r\n"
+				      "HTTP/1.1 204 No Content\r\n\r\n");
 	w[1] = exchange_b(&c, IN, SERVER);
 	eb_check_spans(w, 2);
 	eb_check_clean();

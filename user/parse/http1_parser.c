@@ -217,17 +217,31 @@ static ssize_t head_result(int r, const char *buf, const char *p, size_t len)
 	return r;
 }
 
+/*
+ * RFC 9112 section 2.2: a recipient SHOULD ignore at least one empty line
+ * before a start line (old clients send one after a POST body, some servers
+ * after a response body). Like llhttp and nginx, any number of them, CRLF or
+ * bare LF; they count in the head, so its length bound holds.
+ */
+static int skip_empty_lines(const char **pp, const char *end)
+{
+	while (*pp != end && (**pp == '\r' || **pp == '\n')) {
+		int r = eat_eol(pp, end);
+
+		if (r != 1)
+			return r;
+	}
+	return 0;
+}
+
 static int parse_request_line(const char **pp, const char *end, struct h1_request *req)
 {
 	const char *p = *pp;
 	int r;
 
-	/* RFC 9112 section 2.2: ignore at least one empty line before the request line. */
-	if (p != end && (*p == '\r' || *p == '\n')) {
-		r = eat_eol(&p, end);
-		if (r != 1)
-			return r;
-	}
+	r = skip_empty_lines(&p, end);
+	if (r != 0)
+		return r;
 
 	const char *method = p;
 
@@ -283,6 +297,9 @@ static int parse_status_line(const char **pp, const char *end, struct h1_respons
 	const char *p = *pp;
 	int r, status = 0;
 
+	r = skip_empty_lines(&p, end);
+	if (r != 0)
+		return r;
 	r = parse_version(&p, end, &resp->minor_version);
 	if (r != 0)
 		return r;
@@ -338,9 +355,26 @@ static int is_detect_method_char(char c)
 	return (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
 }
 
-int h1_looks_like_request(const char *buf, size_t len)
+size_t h1_empty_lines_len(const char *buf, size_t len)
 {
 	size_t i = 0;
+
+	while (i < len && (buf[i] == '\r' || buf[i] == '\n'))
+		i++;
+	return i;
+}
+
+int h1_looks_like_request(const char *buf, size_t len)
+{
+	size_t i = h1_empty_lines_len(buf, len);
+
+	if (i > H1_DETECT_EMPTY_MAX)
+		return 0;
+	if (i == len)
+		return H1_NEED_MORE;
+	buf += i;
+	len -= i;
+	i = 0;
 
 	while (i < len && i < H1_DETECT_METHOD_MAX && is_detect_method_char(buf[i]))
 		i++;
@@ -359,7 +393,14 @@ int h1_looks_like_request(const char *buf, size_t len)
 int h1_looks_like_response(const char *buf, size_t len)
 {
 	static const char prefix[] = "HTTP/1.";
-	size_t n = sizeof(prefix) - 1;
+	size_t n = sizeof(prefix) - 1, skip = h1_empty_lines_len(buf, len);
+
+	if (skip > H1_DETECT_EMPTY_MAX)
+		return 0;
+	if (skip == len)
+		return H1_NEED_MORE;
+	buf += skip;
+	len -= skip;
 
 	for (size_t i = 0; i < n; i++) {
 		if (i == len)

@@ -26,6 +26,9 @@
 #define H1_MAX_CHUNK_SIZE_DIGITS 16
 /* Longest method h1_looks_like_request accepts ("UPDATEREDIRECTREF" is 17): keeps detection cheap and strict. */
 #define H1_DETECT_METHOD_MAX 20
+/* Empty-line bytes detection skips before a start line: a stream of nothing
+ * else is not HTTP (the parsers themselves allow up to the head's bound). */
+#define H1_DETECT_EMPTY_MAX 16
 /* Shortest method h1_looks_like_request accepts ("GET", "PUT"): fewer false positives on random bytes. */
 #define H1_DETECT_METHOD_MIN 3
 
@@ -59,7 +62,7 @@ struct h1_response {
 
 /*
  * Parse a request head at buf[0]. Line endings may be CRLF or bare LF (as
- * picohttpparser accepts), and one empty line before the request line is
+ * picohttpparser accepts), and empty lines before the request line are
  * skipped (RFC 9112 section 2.2) and counted in the result.
  *
  * Returns the head length in bytes (> 0, including the final empty line) and
@@ -74,8 +77,9 @@ ssize_t h1_parse_request(const char *buf, size_t len, struct h1_request *req);
 
 /*
  * Parse a response head at buf[0]: "HTTP/1.x NNN reason" (the reason may be
- * absent, with or without its SP), then fields. Same returns, ownership and
- * limits as h1_parse_request; the status must be three digits, 100..999.
+ * absent, with or without its SP), then fields, after any empty lines. Same
+ * returns, ownership and limits as h1_parse_request; the status must be three
+ * digits, 100..999.
  */
 ssize_t h1_parse_response(const char *buf, size_t len, struct h1_response *resp);
 
@@ -86,9 +90,14 @@ ssize_t h1_parse_response(const char *buf, size_t len, struct h1_response *resp)
  * registered method; stricter than RFC 9110's token on purpose), SP and a
  * visible byte? "PRI " is rejected: it starts the HTTP/2 connection preface.
  * h1_looks_like_response: does buf start with "HTTP/1.0 " or "HTTP/1.1 "?
+ * Up to H1_DETECT_EMPTY_MAX bytes of empty lines before either are skipped,
+ * as the parsers skip them.
  * Both return 1 for yes, 0 for no (TLS records, HTTP/2, RESP, binary), and
  * H1_NEED_MORE when buf is a prefix too short to tell.
  */
+/* Bytes of CR and LF at buf: the empty lines that may precede a start line
+ * (the parsers count them in the head; a message starts after them). */
+size_t h1_empty_lines_len(const char *buf, size_t len);
 int h1_looks_like_request(const char *buf, size_t len);
 int h1_looks_like_response(const char *buf, size_t len);
 

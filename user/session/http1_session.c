@@ -222,6 +222,8 @@ static ssize_t request_head(struct h1_state *st, const struct conn *c, const str
 		return -1;
 	if (req.method.len >= H1_METHOD_MAX)
 		return -1;
+	/* The request starts at its request line, after any empty lines. */
+	off += h1_empty_lines_len((const char *)s->buf + off, s->len - off);
 	front = request_queue_front(&st->pending);
 	if (front && front->lost && !st->pipelining) {
 		/* A client that waits for each answer before asking again has had
@@ -292,7 +294,8 @@ static ssize_t response_head(struct h1_state *st, const struct conn *c, const st
 		} else {
 			request_queue_pop(&st->pending);
 		}
-	} else if (front && front->start_ns <= stream_ts_at(s, off)) {
+	} else if (front && front->start_ns <= stream_ts_at(s, off + h1_empty_lines_len((const char *)s->buf + off,
+											 s->len - off))) {
 		st->answering = *front;
 		st->answering_matched = true;
 		request_queue_pop(&st->pending);
