@@ -241,7 +241,10 @@ static ssize_t request_head(struct h1_state *st, const struct conn *c, const str
 		memcpy(rec->target, req.target.p, rec->target_len);
 		rec->xid = start_exchange(st, c, s, off, &req);
 	} else {
+		/* Its answer will come: a marker keeps the answers behind it from
+		 * pairing with the wrong requests (it takes the last one's place). */
 		st->env->stats->http1_pending_overflow++;
+		request_queue_push_marker(&st->pending);
 	}
 	side->phase = H1_PHASE_BODY;
 	/* After CONNECT or an Upgrade offer, what follows the request depends on the answer. */
