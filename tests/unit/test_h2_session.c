@@ -1497,18 +1497,19 @@ Test(h2_loss, close_with_open_streams)
 
 Test(h2_detect, verdicts)
 {
+	static const struct conn any_conn;
 	static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 	static const uint8_t client_hello[] = { 0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00, 0x00, 0xc4, 0x03, 0x03 };
 	static const char *const no[] = { "GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 200 OK\r\n\r\n",
 					  "*1\r\n$4\r\nPING\r\n", "+PONG\r\n", "-ERR x\r\n", ":1\r\n",
 					  "SSH-2.0-OpenSSH_9.2\r\n" };
 
-	cr_expect_eq(h2_proto.detect((const uint8_t *)preface, 24), PROTO_YES);
-	cr_expect_eq(h2_proto.detect((const uint8_t *)preface, 10), PROTO_NEED_MORE);
-	cr_expect_eq(h2_proto.detect(client_hello, sizeof(client_hello)), PROTO_NO);
+	cr_expect_eq(h2_proto.detect(&any_conn, (const uint8_t *)preface, 24), PROTO_YES);
+	cr_expect_eq(h2_proto.detect(&any_conn, (const uint8_t *)preface, 10), PROTO_NEED_MORE);
+	cr_expect_eq(h2_proto.detect(&any_conn, client_hello, sizeof(client_hello)), PROTO_NO);
 	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
-		cr_expect_eq(h2_proto.detect((const uint8_t *)no[i], strlen(no[i])), PROTO_NO, "%s", no[i]);
-	cr_expect_eq(h2_proto.detect((const uint8_t *)"\x00\x00\x00\x04\x01\x00\x00\x00\x00", 9), PROTO_YES);
+		cr_expect_eq(h2_proto.detect(&any_conn, (const uint8_t *)no[i], strlen(no[i])), PROTO_NO, "%s", no[i]);
+	cr_expect_eq(h2_proto.detect(&any_conn, (const uint8_t *)"\x00\x00\x00\x04\x01\x00\x00\x00\x00", 9), PROTO_YES);
 }
 
 /* TLS and random bytes through the tracker: no span, no HTTP/2. */

@@ -649,7 +649,8 @@ Test(redis_pubsub, message_shaped_reply)
 Test(redis_pubsub, attached_while_subscribed)
 {
 	struct conn_tracker *t = tracker();
-	struct eb_conn c = eb_open(t, 1, 9, 1, SS_ROLE_CLIENT);
+	/* Attached to it while it ran: no connect seen, the role is unknown. */
+	struct eb_conn c = eb_open(t, 1, 9, 1, SS_ROLE_UNKNOWN);
 	struct rs_want w[3];
 
 	eb_str(&c, IN, "*3\r\n$7\r\nmessage\r\n$1\r\na\r\n$2\r\nhi\r\n");
@@ -1033,4 +1034,42 @@ Test(redis_detect, not_redis)
 	unknown_conn(rnd, sizeof(rnd));
 	rs_setup();
 	unknown_conn("get foo\r\n", 9);
+}
+
+/* A POP3 session (the server greets first with "+OK", the client ends with
+ * "QUIT") became a Redis "quit" span; so could FTP or SMTP banners followed
+ * by commands Redis also has. Seen from its start, a connection whose server
+ * spoke first is not Redis, at either end. */
+static void server_first_conn(uint8_t role, enum ss_dir from_server)
+{
+	static const char *const pop3[][2] = {
+		{ "+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>\r\n", NULL },
+		{ "USER bob\r\n", "+OK bob is welcome here\r\n" },
+		{ "PASS redqueen\r\n", "+OK maildrop has 2 messages (320 octets)\r\n" },
+		{ "STAT\r\n", "+OK 2 320\r\n" },
+		{ "QUIT\r\n", "+OK dewey POP3 server signing off\r\n" },
+	};
+	struct conn_tracker *t = tracker();
+	struct eb_conn c = eb_open(t, 1, 9, 1, role);
+	enum ss_dir from_client = from_server == IN ? OUT : IN;
+
+	eb_str(&c, from_server, pop3[0][0]);
+	for (size_t i = 1; i < sizeof(pop3) / sizeof(pop3[0]); i++) {
+		eb_str(&c, from_client, pop3[i][0]);
+		eb_str(&c, from_server, pop3[i][1]);
+	}
+	eb_close(&c);
+	cr_expect_eq(rs_n, 0, "%zu spans from POP3", rs_n);
+	cr_expect_eq(stats.redis_parse_errors + stats.redis_unmatched, 0);
+	conn_tracker_free(t);
+}
+
+Test(redis_detect, a_server_that_speaks_first_is_not_redis_at_the_server)
+{
+	server_first_conn(SS_ROLE_SERVER, OUT);
+}
+
+Test(redis_detect, a_server_that_speaks_first_is_not_redis_at_the_client)
+{
+	server_first_conn(SS_ROLE_CLIENT, IN);
 }

@@ -35,6 +35,7 @@ struct conn {
 	char comm[SS_COMM_LEN + 1];
 	struct stream streams[2];      /* indexed by enum ss_dir */
 	bool proto_done;               /* detection is over (proto may still be NULL: unknown) */
+	bool server_first;             /* seen from its start, and the server spoke first */
 	uint8_t detect_tries;          /* events whose first bytes matched no protocol */
 	bool full_payload_asked;       /* the kernel was asked to copy every byte */
 	const struct proto_ops *proto;

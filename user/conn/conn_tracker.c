@@ -61,7 +61,7 @@ static void detect(struct conn_tracker *t, struct conn *c, struct stream *s)
 
 	for (size_t i = 0; i < PROTO_COUNT; i++) {
 		const struct proto_ops *p = t->protocols[i];
-		enum proto_verdict v = p->detect(s->buf, s->len);
+		enum proto_verdict v = p->detect(c, s->buf, s->len);
 
 		if (v == PROTO_YES) {
 			c->proto_state = p->state_new(c, t->env);
@@ -172,6 +172,11 @@ void conn_tracker_event(struct conn_tracker *t, const struct ss_event *ev, const
 	c = conn_table_upsert(t->conns, ev, &created);
 	if (!c)
 		return;
+	/* A role from connect/accept means the connection was seen from its
+	 * start: which end spoke first tells client-first protocols apart. */
+	if (created)
+		c->server_first = (c->role == SS_ROLE_SERVER && dir == SS_DIR_EGRESS) ||
+				  (c->role == SS_ROLE_CLIENT && dir == SS_DIR_INGRESS);
 	count_event(t->stats, c, dir, ev->len);
 	if (c->proto_done && !c->proto)
 		return; /* not a protocol we parse */

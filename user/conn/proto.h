@@ -38,8 +38,8 @@ struct proto_ops {
 	/* Its framing cannot skip bytes it did not see (HTTP/2: frame headers
 	 * inside a long write): the kernel is asked to copy every byte. */
 	bool full_payload;
-	/* Looks at the first bytes a connection carried in one direction. */
-	enum proto_verdict (*detect)(const uint8_t *buf, size_t len);
+	/* Looks at the first bytes c carried in one direction. */
+	enum proto_verdict (*detect)(const struct conn *c, const uint8_t *buf, size_t len);
 	/* Per-connection state, reporting exchanges to env (which outlives it); NULL on ENOMEM. */
 	void *(*state_new)(struct conn *c, const struct session_env *env);
 	/* Frees the state; whatever is still in flight is counted as dropped. */

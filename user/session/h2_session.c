@@ -549,8 +549,9 @@ static void h2_state_free(void *p)
 	free(st);
 }
 
-static enum proto_verdict h2_detect(const uint8_t *buf, size_t len)
+static enum proto_verdict h2_detect(const struct conn *c, const uint8_t *buf, size_t len)
 {
+	(void)c;
 	ssize_t r = h2_parse_preface(buf, len);
 	int v;
 

@@ -115,8 +115,9 @@ static void h1_state_free(void *p)
 	free(st);
 }
 
-static enum proto_verdict h1_detect(const uint8_t *buf, size_t len)
+static enum proto_verdict h1_detect(const struct conn *c, const uint8_t *buf, size_t len)
 {
+	(void)c;
 	int rq = h1_looks_like_request((const char *)buf, len);
 	int rs = h1_looks_like_response((const char *)buf, len);
 

@@ -134,9 +134,15 @@ static void redis_state_free(void *p)
 	free(st);
 }
 
-static enum proto_verdict redis_detect(const uint8_t *buf, size_t len)
+static enum proto_verdict redis_detect(const struct conn *c, const uint8_t *buf, size_t len)
 {
-	int r = resp_looks_like((const char *)buf, len);
+	int r;
+
+	/* A Redis server never speaks first: POP3's "+OK" greeting or an FTP
+	 * banner followed by "QUIT" is not Redis. */
+	if (c->server_first)
+		return PROTO_NO;
+	r = resp_looks_like((const char *)buf, len);
 
 	if (r == RESP_NEED_MORE)
 		return PROTO_NEED_MORE;
