@@ -208,12 +208,14 @@ int main(int argc, char **argv)
 			fprintf(stderr, "sockspan: ring buffer: %s\n", strerror(-r));
 			goto cleanup;
 		}
+		/* Spans the tick releases (held for a join) are written and
+		 * counted in this round, before the exporter can send them. */
+		now = clock_mono_now_ns();
+		pipeline_tick(&pipe, now);
 		if (out.f)
 			span_output_flush(&out);
 		if (metrics)
 			publish(metrics, cap, pipe.tracker, &stats);
-		now = clock_mono_now_ns();
-		pipeline_tick(&pipe, now);
 		if (opts.duration_s > 0 && now - start_ns >= (uint64_t)(opts.duration_s * 1e9))
 			break;
 		if (now - last_sync_ns >= 1000000000ull) {
