@@ -157,12 +157,15 @@ int sys_enter_sendfile64(struct trace_event_raw_sys_enter *ctx)
 }
 TRACE_EXIT(sendfile64)
 
-/* splice(fd_in, off_in, fd_out, off_out, len, flags): a socket on either end. */
+/* splice(fd_in, off_in, fd_out, off_out, len, flags): a socket on either end.
+ * The filter first: an untraced process pays no fd walk. */
 SEC("tracepoint/syscalls/sys_enter_splice")
 int sys_enter_splice(struct trace_event_raw_sys_enter *ctx)
 {
 	__u64 ino;
 
+	if (!is_traced(bpf_get_current_pid_tgid() >> 32))
+		return 0;
 	if (fd_to_tcp_sock(ARG(ctx, 2), &ino))
 		return enter(ARG(ctx, 2), 0, 0, CALL_GAP, SS_DIR_EGRESS);
 	return enter(ARG(ctx, 0), 0, 0, CALL_GAP, SS_DIR_INGRESS);
@@ -222,6 +225,19 @@ int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
 		submit(b);
 	bpf_map_delete_elem(&sock_roles, &a.sock_ino);
 	bpf_map_delete_elem(&full_payload, &a.sock_ino);
+	return 0;
+}
+
+/* A traced process that exits is forgotten: its pid, once reused by another
+ * process, is not traced. tp_btf needs kernel >= 5.5; the loader attaches
+ * it only with --pid. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(process_exit, struct task_struct *p)
+{
+	__u32 tgid = p->tgid;
+
+	if (p->pid == p->tgid)
+		bpf_map_delete_elem(&traced_tgids, &tgid);
 	return 0;
 }
 

@@ -318,6 +318,33 @@ def test_untraced_processes_produce_nothing(sockspan, server, driver):
                                 (LO, a.port), (LO, ctl["local_port"]))], (t0, t1))
 
 
+def with_pid(pid, make, attempts=50):
+    """make() until what it starts gets this pid (the kernel hands out last_pid + 1)."""
+    for _ in range(attempts):
+        Path("/proc/sys/kernel/ns_last_pid").write_text(str(pid - 1))
+        p = make()
+        if p.pid == pid:
+            return p
+        p.stop()
+    raise AssertionError(f"could not start a process with pid {pid} in {attempts} tries")
+
+
+def test_a_traced_pid_reused_after_exit_is_not_traced(sockspan, server, driver):
+    """--pid P, P exits, another process gets P: it is not traced. A's exchange is the control."""
+    a, c_srv = server(), server()
+    victim = driver()
+    pid = victim.pid
+    with sockspan("-p", pid, "-p", a.pid) as ss:
+        victim.stop()
+        b = with_pid(pid, driver)
+        t0 = now_us()
+        drive(b, c_srv, [("GET", "/status/200", 200), ("GET", "/status/503", 503)])
+        [ctl] = curl(a.url("/status/201"))
+        t1 = now_us()
+    check(ss.spans, [server_row("get /status/{id}", "/status/201", 201, SERVER_COMM, a.pid,
+                                (LO, a.port), (LO, ctl["local_port"]))], (t0, t1))
+
+
 def cgroup2_root():
     """Where cgroup v2 is mounted (/sys/fs/cgroup on unified hosts, .../unified on hybrid ones)."""
     with open("/proc/mounts") as f:

@@ -178,6 +178,8 @@ struct capture *capture_new(const struct capture_opts *o, capture_event_fn fn, v
 	c->skel->rodata->max_payload = o->max_payload;
 	if (choose_hooks(c, o->hooks, err, cap))
 		goto fail;
+	/* Forgetting the pids that exit matters only when there are pids. */
+	bpf_program__set_autoload(c->skel->progs.process_exit, o->npids > 0);
 	ncpu = libbpf_num_possible_cpus();
 	if (ncpu <= 0) {
 		snprintf(err, cap, "cannot count CPUs: %s", strerror(-ncpu));
