@@ -120,6 +120,17 @@ static void report(const struct capture *cap, const struct conn_tracker *tracker
 		(unsigned long long)invalid);
 }
 
+static void say_ready(const struct options *o, enum capture_hooks h)
+{
+	const char *hooks = h == CAPTURE_HOOKS_SOCKET ? "socket hooks" : "syscall tracepoints";
+
+	if (o->npids || o->ncgroups)
+		fprintf(stderr, "sockspan: ready: tracing %zu process%s, %zu cgroup%s (%s)\n", o->npids,
+			o->npids == 1 ? "" : "es", o->ncgroups, o->ncgroups == 1 ? "" : "s", hooks);
+	else
+		fprintf(stderr, "sockspan: ready: tracing every process on this node (%s)\n", hooks);
+}
+
 int main(int argc, char **argv)
 {
 	static struct options opts;
@@ -133,13 +144,18 @@ int main(int argc, char **argv)
 	struct metrics_server *metrics = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t start_ns, last_sync_ns;
-	const char *hooks;
 	char err[512];
 	int ret = 1, r;
 
 	r = options_parse(argc, argv, &opts);
 	if (r)
 		return r > 0 ? 0 : 2;
+	/* From the start: a stop asked for during the attach still ends with
+	 * the report and exit 0. SA_RESTART: it must not fail the load. */
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 
 	popts.service_name = opts.service_name;
 	popts.redis_statement = opts.redis_statement;
@@ -187,17 +203,11 @@ int main(int argc, char **argv)
 	}
 	conn_tracker_on_full_payload(pipe.tracker, on_full_payload, cap);
 
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	if (metrics)
 		metrics_server_set_capture(metrics, cap);
-	hooks = capture_hooks(cap) == CAPTURE_HOOKS_SOCKET ? "socket hooks" : "syscall tracepoints";
-	if (opts.npids || opts.ncgroups)
-		fprintf(stderr, "sockspan: ready: tracing %zu process%s, %zu cgroup%s (%s)\n", opts.npids,
-			opts.npids == 1 ? "" : "es", opts.ncgroups, opts.ncgroups == 1 ? "" : "s", hooks);
-	else
-		fprintf(stderr, "sockspan: ready: tracing every process on this node (%s)\n", hooks);
+	/* Stopped during the attach: straight to the report. */
+	if (!stop)
+		say_ready(&opts, capture_hooks(cap));
 
 	start_ns = last_sync_ns = clock_mono_now_ns();
 	while (!stop) {
