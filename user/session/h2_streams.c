@@ -4,21 +4,50 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The first by_id entry whose id is >= id (n if none). */
+static unsigned lower_bound(const struct h2_streams *ss, uint32_t id)
+{
+	unsigned lo = 0, hi = ss->n;
+
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+
+		if (ss->by_id[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The by_id entry of v[slot]. */
+static unsigned ref_of(const struct h2_streams *ss, unsigned slot)
+{
+	unsigned k = lower_bound(ss, ss->v[slot].id);
+
+	while (ss->by_id[k].slot != slot)
+		k++;
+	return k;
+}
+
 struct h2_stream *h2_streams_find(struct h2_streams *ss, uint32_t id)
 {
-	for (unsigned i = 0; i < ss->n; i++)
-		if (ss->v[i].id == id)
-			return &ss->v[i];
-	return NULL;
+	unsigned k = lower_bound(ss, id);
+
+	return k < ss->n && ss->by_id[k].id == id ? &ss->v[ss->by_id[k].slot] : NULL;
 }
 
 void h2_streams_remove(struct h2_streams *ss, struct h2_stream *h)
 {
-	unsigned i = (unsigned)(h - ss->v);
+	unsigned i = (unsigned)(h - ss->v), last = ss->n - 1, k = ref_of(ss, i);
 
-	if (i != ss->n - 1)
-		ss->v[i] = ss->v[ss->n - 1];
+	memmove(&ss->by_id[k], &ss->by_id[k + 1], (ss->n - k - 1) * sizeof(ss->by_id[0]));
 	ss->n--;
+	if (i != last) {
+		/* The last stream moves into the freed slot: so does its ref. */
+		ss->by_id[ref_of(ss, last)].slot = i;
+		ss->v[i] = ss->v[last];
+	}
 }
 
 void h2_streams_drop(struct h2_streams *ss, struct h2_stream *h)
@@ -31,6 +60,7 @@ void h2_streams_drop(struct h2_streams *ss, struct h2_stream *h)
 struct h2_stream *h2_streams_add(struct h2_streams *ss, uint32_t id)
 {
 	struct h2_stream *h;
+	unsigned k;
 
 	if (ss->n == H2_MAX_STREAMS) {
 		/* A stream damaged by a loss may never see its end: it goes first. */
@@ -44,18 +74,26 @@ struct h2_stream *h2_streams_add(struct h2_streams *ss, uint32_t id)
 	}
 	if (ss->n == ss->cap) {
 		unsigned ncap = ss->cap ? ss->cap * 2 : 8;
+		struct h2_stream_ref *r;
 		struct h2_stream *n;
 
 		if (ncap > H2_MAX_STREAMS)
 			ncap = H2_MAX_STREAMS;
 		n = realloc(ss->v, ncap * sizeof(*n));
-		if (!n) {
+		if (n)
+			ss->v = n;
+		r = n ? realloc(ss->by_id, ncap * sizeof(*r)) : NULL;
+		if (!r) {
 			ss->env->stats->h2_streams_overflow++;
 			return NULL;
 		}
-		ss->v = n;
+		ss->by_id = r;
 		ss->cap = ncap;
 	}
+	/* Ids mostly come in increasing order: the ref goes last, no move. */
+	k = lower_bound(ss, id);
+	memmove(&ss->by_id[k + 1], &ss->by_id[k], (ss->n - k) * sizeof(ss->by_id[0]));
+	ss->by_id[k] = (struct h2_stream_ref){ id, ss->n };
 	h = &ss->v[ss->n++];
 	memset(h, 0, offsetof(struct h2_stream, method));
 	h->id = id;
@@ -73,6 +111,8 @@ void h2_streams_free(struct h2_streams *ss)
 {
 	h2_streams_drop_all(ss);
 	free(ss->v);
+	free(ss->by_id);
 	ss->v = NULL;
+	ss->by_id = NULL;
 	ss->cap = 0;
 }

@@ -30,9 +30,17 @@ struct h2_stream {
 	char grpc_message[H2_GRPC_MESSAGE_MAX];
 };
 
+/* Where a stream is in v: by_id keeps these sorted by id, so that a frame
+ * finds its stream in O(log n), whatever ids a peer sends. */
+struct h2_stream_ref {
+	uint32_t id;
+	uint32_t slot;
+};
+
 struct h2_streams {
 	const struct session_env *env;
-	struct h2_stream *v;
+	struct h2_stream *v;        /* open streams, in no order: v[0..n) */
+	struct h2_stream_ref *by_id; /* n entries, sorted by id */
 	unsigned n, cap;
 };
 
