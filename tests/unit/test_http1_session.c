@@ -1356,6 +1356,32 @@ Test(h1_hostile, endless_request_header_line)
 	conn_tracker_free(t);
 }
 
+/* A head trickled one byte per write is parsed again only when a line ends
+ * (not once per byte): a bad line is refused as soon as it ends, a good head
+ * still gives its span, and the connection goes on in step. */
+Test(h1_hostile, a_head_trickled_byte_by_byte_is_parsed_per_line)
+{
+	static const char good[] = "GET /t HTTP/1.1\r\nHost: x\r\nX-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+	static const char bad[] = "GET / HTTP/1.1\r\nno colon here\r\n";
+	struct conn_tracker *t = tracker();
+	struct eb_conn c = eb_open(t, 1, 9, 1, SS_ROLE_SERVER);
+	struct eb_want w[2] = { { SERVER, "get /t", "GET", "/t", 200, 0, 0 } };
+
+	w[0].start_ns = eb_data(&c, IN, good, 1);
+	for (size_t i = 1; i < strlen(good); i++)
+		eb_data(&c, IN, good + i, 1);
+	w[0].end_ns = eb_str(&c, OUT, ok_200);
+	w[1] = exchange_b(&c, IN, SERVER);
+	eb_check_spans(w, 2);
+	eb_check_clean();
+	for (size_t i = 0; i < strlen(bad); i++) {
+		cr_expect_eq(stats.http1_parse_errors, 0, "refused before the bad line ended (byte %zu)", i);
+		eb_data(&c, IN, bad + i, 1);
+	}
+	cr_expect_eq(stats.http1_parse_errors, 1);
+	conn_tracker_free(t);
+}
+
 Test(h1_hostile, endless_response_header_line)
 {
 	struct conn_tracker *t = tracker();

@@ -54,6 +54,8 @@ enum h1_phase {
 struct h1_side {
 	enum h1_phase phase;
 	struct h1_body body;
+	uint32_t head_seq;  /* where the head being awaited starts */
+	size_t scanned;     /* bytes of it searched for its end */
 };
 
 struct h1_state {
@@ -209,14 +211,39 @@ static exchange_id start_exchange(const struct h1_state *st, const struct conn *
 	return exchange_start(st->env, c, &x);
 }
 
+/*
+ * Whether the head at off is worth parsing again: a line ended in the bytes
+ * not searched yet (each line is where the parser may finish, or refuse what
+ * it read), or its bound is reached. picohttpparser's last_len idea: a head
+ * trickled in small writes is parsed once per line, at most H1_MAX_HEADERS
+ * + 1 times, not once per write.
+ */
+static bool head_may_end(struct h1_side *side, const struct stream *s, size_t off)
+{
+	const char *buf = (const char *)s->buf + off;
+	size_t len = s->len - off, from;
+	uint32_t seq = stream_seq_at(s, off);
+
+	if (side->head_seq != seq || side->scanned > len) {
+		side->head_seq = seq;
+		side->scanned = 0;
+	}
+	from = side->scanned;
+	side->scanned = len;
+	return len >= H1_MAX_HEAD_LEN || memchr(buf + from, '\n', len - from);
+}
+
 /* Parses one request head at buf. Returns bytes consumed, 0 for need-more, -1 on error. */
 static ssize_t request_head(struct h1_state *st, const struct conn *c, const struct stream *s, size_t off)
 {
-	struct h1_request req;
-	ssize_t r = h1_parse_request((const char *)s->buf + off, s->len - off, &req);
 	struct h1_side *side = &st->side[st->req_dir];
 	struct h1_request_rec *rec, *front;
+	struct h1_request req;
+	ssize_t r;
 
+	if (!head_may_end(side, s, off))
+		return 0;
+	r = h1_parse_request((const char *)s->buf + off, s->len - off, &req);
 	if (r == H1_NEED_MORE)
 		return 0;
 	if (r < 0 || h1_request_body(&req, &side->body) < 0)
@@ -274,13 +301,16 @@ static void hand_over(struct h1_state *st, int dir)
 static ssize_t response_head(struct h1_state *st, const struct conn *c, const struct stream *s,
 			     size_t off, uint64_t now_ns)
 {
-	struct h1_response resp;
-	ssize_t r = h1_parse_response((const char *)s->buf + off, s->len - off, &resp);
 	struct h1_side *side = &st->side[!st->req_dir];
 	struct h1_side *req_side = &st->side[st->req_dir];
 	const struct h1_request_rec *front = request_queue_front(&st->pending);
 	struct h1_slice method = { NULL, 0 };
+	struct h1_response resp;
+	ssize_t r;
 
+	if (!head_may_end(side, s, off))
+		return 0;
+	r = h1_parse_response((const char *)s->buf + off, s->len - off, &resp);
 	if (r == H1_NEED_MORE)
 		return 0;
 	if (r < 0)
