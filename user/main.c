@@ -14,6 +14,7 @@
 #include "export/metrics_server.h"
 #include "export/span_output.h"
 #include "export/zipkin_exporter.h"
+#include "meta/cgroup_tree.h"
 #include "options.h"
 #include "pipeline.h"
 #include "stats.h"
@@ -120,13 +121,28 @@ static void report(const struct capture *cap, const struct conn_tracker *tracker
 		(unsigned long long)invalid);
 }
 
+/* The ids of the --cgroup directories and of every cgroup under them, in
+ * ids (MAX_CGROUPS); said once when there are more than the filter holds. */
+static size_t selected_cgroups(const struct options *o, uint64_t *ids)
+{
+	static bool said;
+	size_t n = cgroup_tree_ids(o->cgroup_dirs, o->ncgroup_dirs, ids, MAX_CGROUPS);
+
+	if (n > MAX_CGROUPS && !said) {
+		fprintf(stderr, "sockspan: %zu cgroups under the --cgroup directories: only %d are traced\n", n,
+			MAX_CGROUPS);
+		said = true;
+	}
+	return n < MAX_CGROUPS ? n : MAX_CGROUPS;
+}
+
 static void say_ready(const struct options *o, enum capture_hooks h)
 {
 	const char *hooks = h == CAPTURE_HOOKS_SOCKET ? "socket hooks" : "syscall tracepoints";
 
-	if (o->npids || o->ncgroups)
+	if (o->npids || o->ncgroup_dirs)
 		fprintf(stderr, "sockspan: ready: tracing %zu process%s, %zu cgroup%s (%s)\n", o->npids,
-			o->npids == 1 ? "" : "es", o->ncgroups, o->ncgroups == 1 ? "" : "s", hooks);
+			o->npids == 1 ? "" : "es", o->ncgroup_dirs, o->ncgroup_dirs == 1 ? "" : "s", hooks);
 	else
 		fprintf(stderr, "sockspan: ready: tracing every process on this node (%s)\n", hooks);
 }
@@ -140,6 +156,7 @@ int main(int argc, char **argv)
 	static struct pipeline pipe;
 	struct pipeline_opts popts = {};
 	struct capture *cap = NULL;
+	static uint64_t cgroup_ids[MAX_CGROUPS];
 	struct zipkin_exporter *exporter = NULL;
 	struct metrics_server *metrics = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -190,8 +207,10 @@ int main(int argc, char **argv)
 
 	copts.pids = opts.pids;
 	copts.npids = opts.npids;
-	copts.cgroups = opts.cgroups;
-	copts.ncgroups = opts.ncgroups;
+	if (opts.ncgroup_dirs) {
+		copts.cgroups = cgroup_ids;
+		copts.ncgroups = selected_cgroups(&opts, cgroup_ids);
+	}
 	copts.max_payload = opts.max_payload;
 	copts.ringbuf_bytes = opts.ringbuf_mb * 1024u * 1024u;
 	copts.verbose = opts.verbose;
@@ -228,8 +247,12 @@ int main(int argc, char **argv)
 			publish(metrics, cap, pipe.tracker, &stats);
 		if (opts.duration_s > 0 && now - start_ns >= (uint64_t)(opts.duration_s * 1e9))
 			break;
+		/* Each second: the clock, and the cgroups made or removed under
+		 * the --cgroup directories (a pod's new containers). */
 		if (now - last_sync_ns >= 1000000000ull) {
 			clock_sync();
+			if (opts.ncgroup_dirs)
+				capture_set_cgroups(cap, cgroup_ids, selected_cgroups(&opts, cgroup_ids));
 			last_sync_ns = now;
 		}
 	}

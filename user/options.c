@@ -22,8 +22,9 @@ static void usage(FILE *f)
 		"request/response, or send them to a Zipkin collector.\n"
 		"\n"
 		"  -p, --pid PID            trace only this process (repeatable)\n"
-		"  -c, --cgroup DIR         trace only processes in this cgroup v2 directory,\n"
-		"                           e.g. a pod's (repeatable; combines with --pid)\n"
+		"  -c, --cgroup DIR         trace only processes in this cgroup v2 directory or\n"
+		"                           any under it, e.g. a pod's with its containers, also\n"
+		"                           those made later (repeatable; combines with --pid)\n"
 		"  -o, --output FILE        write Zipkin v2 JSON, one span per line ('-': stdout);\n"
 		"                           default: one readable line per span on stdout\n"
 		"  -s, --service-name NAME  serviceName of every span (default: the process name)\n"
@@ -115,7 +116,7 @@ static int add_pid(struct options *o, const char *arg)
 	return 0;
 }
 
-/* A cgroup v2 directory's id is its inode number: what bpf_get_current_cgroup_id() returns. */
+/* A cgroup v2 directory: main traces it and every cgroup under it. */
 static int add_cgroup(struct options *o, const char *path)
 {
 	struct statfs fs;
@@ -129,11 +130,11 @@ static int add_cgroup(struct options *o, const char *path)
 		fprintf(stderr, "sockspan: %s is not a cgroup v2 directory\n", path);
 		return -1;
 	}
-	if (o->ncgroups == MAX_CGROUPS) {
-		fprintf(stderr, "sockspan: at most %d --cgroup options\n", MAX_CGROUPS);
+	if (o->ncgroup_dirs == MAX_CGROUP_DIRS) {
+		fprintf(stderr, "sockspan: at most %d --cgroup options\n", MAX_CGROUP_DIRS);
 		return -1;
 	}
-	o->cgroups[o->ncgroups++] = st.st_ino;
+	o->cgroup_dirs[o->ncgroup_dirs++] = path;
 	return 0;
 }
 

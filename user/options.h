@@ -13,7 +13,10 @@
 #define SOCKSPAN_VERSION "0.1.0"
 /* --pid may be given this many times (the kernel filter map holds 1024). */
 #define MAX_PIDS 1024
-/* --cgroup may be given this many times (the kernel filter map holds 4096). */
+/* --cgroup may be given this many times. */
+#define MAX_CGROUP_DIRS 64
+/* Cgroups traced at once, the given ones and those under them (the kernel
+ * filter map holds 4096). */
 #define MAX_CGROUPS 4096
 #define RINGBUF_DEFAULT_MB 32
 /* --zipkin-header may be given this many times. */
@@ -31,8 +34,8 @@
 struct options {
 	uint32_t pids[MAX_PIDS];
 	size_t npids;
-	uint64_t cgroups[MAX_CGROUPS];
-	size_t ncgroups;
+	const char *cgroup_dirs[MAX_CGROUP_DIRS]; /* checked to be cgroup v2 directories */
+	size_t ncgroup_dirs;
 	const char *output;
 	const char *service_name;
 	double duration_s;

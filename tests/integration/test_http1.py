@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from itlib.apps import CLIENT_COMM, SERVER_COMM, curl
-from itlib.procs import log, now_us
+from itlib.procs import log, now_us, STEP_TIMEOUT, wait_until
 from itlib.spans import check, client_row, for_port, of_kind, rows_for, server_row
 
 LO = "127.0.0.1"
@@ -373,6 +373,45 @@ def test_cgroup_filter_traces_only_that_cgroup(sockspan, server):
         pod.rmdir()
     check(ss.spans, [server_row("get /status/{id}", "/status/202", 202, SERVER_COMM, inside.pid,
                                 (LO, inside.port), (LO, c["local_port"]))], (t0, t1))
+
+
+def test_cgroup_filter_takes_the_pods_containers_and_new_ones(sockspan, server):
+    """A pod cgroup with container cgroups under it, as kubelet makes them: a process in a
+    container is traced, so is one in a container made after sockspan started (the
+    directories are scanned again each second); one outside the pod is not."""
+    root = cgroup2_root()
+    pod = root / f"sockspan-it-{os.getpid()}-{random.randrange(1 << 30)}"
+    first, later = pod / "ctr-first", pod / "ctr-later"
+    pod.mkdir()
+    first.mkdir()
+    a, b, outside = server(), server(), server()
+    try:
+        (first / "cgroup.procs").write_text(str(a.pid))
+        with sockspan("--cgroup", str(pod)) as ss:
+            t0 = now_us()
+            curl(outside.url("/status/200"))
+            [ca] = curl(a.url("/status/201"))
+            later.mkdir()
+            (later / "cgroup.procs").write_text(str(b.pid))
+            # Until b's requests are seen (bounded): each one is a span once its cgroup is.
+            b_calls = []
+            wait_until(lambda: b_calls.append(curl(b.url("/status/202"))[0]) or
+                       (ss.out_file.exists() and f'"port":{b.port}}}' in ss.out_file.read_text()),
+                       STEP_TIMEOUT, "a process in a new container cgroup to be traced", interval=0.2)
+            t1 = now_us()
+    finally:
+        for p in (a, b):
+            (root / "cgroup.procs").write_text(str(p.pid))
+        for d in (first, later, pod):
+            if d.exists():
+                d.rmdir()
+    spans_a = [s for s in ss.spans if s["localEndpoint"]["port"] == a.port]
+    spans_b = [s for s in ss.spans if s["localEndpoint"]["port"] == b.port]
+    check(spans_a, [server_row("get /status/{id}", "/status/201", 201, SERVER_COMM, a.pid,
+                               (LO, a.port), (LO, ca["local_port"]))], (t0, t1))
+    assert spans_b and all(s["tags"]["http.status_code"] == "202" for s in spans_b)
+    assert len(spans_b) <= len(b_calls)
+    assert len(ss.spans) == len(spans_a) + len(spans_b), "a process outside the pod was traced"
 
 
 def test_ipv6_loopback(sockspan, server, driver):

@@ -25,6 +25,8 @@ struct capture {
 	void *ctx;
 	uint64_t malformed;
 	enum capture_hooks hooks;
+	uint64_t *cgroups;  /* in the kernel's filter map, sorted */
+	size_t ncgroups;
 };
 
 /* The syscalls whose tracepoints carry bytes: the socket hooks replace them
@@ -174,7 +176,7 @@ struct capture *capture_new(const struct capture_opts *o, capture_event_fn fn, v
 	}
 	c->skel->rodata->self_tgid = getpid();
 	c->skel->rodata->filter_tgid = o->npids > 0;
-	c->skel->rodata->filter_cgroup = o->ncgroups > 0;
+	c->skel->rodata->filter_cgroup = o->cgroups != NULL;
 	c->skel->rodata->max_payload = o->max_payload;
 	if (choose_hooks(c, o->hooks, err, cap))
 		goto fail;
@@ -207,13 +209,9 @@ struct capture *capture_new(const struct capture_opts *o, capture_event_fn fn, v
 			goto fail;
 		}
 	}
-	for (size_t i = 0; i < o->ncgroups; i++) {
-		if (bpf_map__update_elem(c->skel->maps.traced_cgroups, &o->cgroups[i], sizeof(o->cgroups[i]),
-					 &one, sizeof(one), BPF_ANY)) {
-			snprintf(err, cap, "cannot add cgroup %llu to the filter: %s",
-				 (unsigned long long)o->cgroups[i], strerror(errno));
-			goto fail;
-		}
+	if (o->ncgroups && capture_set_cgroups(c, o->cgroups, o->ncgroups)) {
+		snprintf(err, cap, "cannot add cgroups to the filter: %s", strerror(errno));
+		goto fail;
 	}
 	e = sockspan_bpf__attach(c->skel);
 	if (e) {
@@ -258,6 +256,38 @@ void capture_full_payload(struct capture *c, uint64_t sock_ino)
 			     BPF_ANY);
 }
 
+int capture_set_cgroups(struct capture *c, const uint64_t *ids, size_t n)
+{
+	struct bpf_map *m = c->skel->maps.traced_cgroups;
+	uint64_t *keep = malloc((n ? n : 1) * sizeof(*keep));
+	size_t i = 0, j = 0, k = 0;
+	uint8_t one = 1;
+
+	if (!keep)
+		return -1;
+	/* Both sorted: one pass adds the new ones and deletes the gone ones. */
+	while (i < c->ncgroups || j < n) {
+		if (j == n || (i < c->ncgroups && c->cgroups[i] < ids[j])) {
+			bpf_map__delete_elem(m, &c->cgroups[i], sizeof(c->cgroups[i]), 0);
+			i++;
+			continue;
+		}
+		if (i == c->ncgroups || ids[j] < c->cgroups[i]) {
+			if (bpf_map__update_elem(m, &ids[j], sizeof(ids[j]), &one, sizeof(one), BPF_ANY)) {
+				j++;
+				continue; /* the map is full: that one is not traced */
+			}
+		} else {
+			i++;
+		}
+		keep[k++] = ids[j++];
+	}
+	free(c->cgroups);
+	c->cgroups = keep;
+	c->ncgroups = k;
+	return 0;
+}
+
 void capture_counters(const struct capture *c, uint64_t out[SS_CNT__MAX])
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -289,5 +319,6 @@ void capture_free(struct capture *c)
 		return;
 	ring_buffer__free(c->rb);
 	sockspan_bpf__destroy(c->skel);
+	free(c->cgroups);
 	free(c);
 }

@@ -21,7 +21,8 @@ struct capture_opts {
 	enum capture_hooks hooks;
 	const uint32_t *pids;  /* only these processes; NULL/0: every process */
 	size_t npids;
-	const uint64_t *cgroups; /* only processes in these cgroup v2 ids; NULL/0: any */
+	const uint64_t *cgroups; /* only processes in these cgroup v2 ids (sorted), even
+				  * none left; NULL: any */
 	size_t ncgroups;
 	uint32_t max_payload;  /* bytes copied per syscall, 1..SS_PAYLOAD_MAX */
 	uint32_t ringbuf_bytes;/* power of two, multiple of the page size */
@@ -46,6 +47,10 @@ int capture_drain(struct capture *c);
 /* From now on, copy every byte the socket with this inode moves (in events
  * of max_payload bytes, up to SS_MAX_CHUNKS per syscall). */
 void capture_full_payload(struct capture *c, uint64_t sock_ino);
+/* From now on, trace processes in these cgroups only (ids sorted, at most
+ * the 4096 the kernel map holds): the filter's cgroups become these. Only
+ * with a capture made with cgroups. Returns 0, or -1 with errno. */
+int capture_set_cgroups(struct capture *c, const uint64_t *ids, size_t n);
 /* Kernel counters summed over CPUs (enum ss_counter), plus samples the ring
  * buffer held that were too short to be events. */
 void capture_counters(const struct capture *c, uint64_t out[SS_CNT__MAX]);
