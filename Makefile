@@ -160,6 +160,7 @@ bench: deps $(BUILD)/sockspan $(BENCHES)
 	$(PYTHON) tests/bench/bench_http1.py
 	$(PYTHON) tests/bench/bench_export.py
 	$(BUILD)/bench/bench_replay tests/data/events/*.ssev.gz
+	$(PYTHON) tests/bench/bench_conns.py
 
 # Re-records tests/data/events from real peers (root; see tests/bench/record.py).
 record-data: deps $(BUILD)/bench/record_events

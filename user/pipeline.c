@@ -41,6 +41,7 @@ void pipeline_tick(struct pipeline *p, uint64_t now_ns)
 	tracer_tick(p->tracer, now_ns);
 	if (now_ns - p->last_expiry_ns >= 1000000000ull) {
 		conn_tracker_expire(p->tracker, now_ns, PIPELINE_CONN_IDLE_NS);
+		conn_tracker_trim(p->tracker, now_ns, PIPELINE_TRIM_IDLE_NS);
 		p->last_expiry_ns = now_ns;
 	}
 }

@@ -308,3 +308,24 @@ Test(stream_buffer, large_appends_grow_and_keep_content)
 		cr_expect_eq(s.buf[i * sizeof(chunk) + 1234], 'a' + (int)(i % 26), "chunk %u", i);
 	stream_free(&s);
 }
+
+/* An empty stream gives its buffer back; one holding bytes keeps them. */
+Test(stream_buffer, trim_frees_only_an_empty_buffer)
+{
+	struct stream s = { 0 };
+
+	append_str(&s, "GET / HTTP/1.1\r\n", 100);
+	stream_trim(&s);
+	cr_assert_not_null(s.buf);
+	cr_assert_eq(s.len, 16);
+	cr_assert_eq(memcmp(s.buf, "GET / HTTP/1.1\r\n", 16), 0);
+	stream_consume(&s, 16);
+	stream_trim(&s);
+	cr_assert_null(s.buf);
+	cr_assert_eq(s.cap, 0);
+	/* and works again after */
+	append_str(&s, "next", 200);
+	cr_assert_eq(s.len, 4);
+	cr_assert_eq(memcmp(s.buf, "next", 4), 0);
+	stream_free(&s);
+}

@@ -184,6 +184,11 @@ size_t conn_table_expire(struct conn_table *t, uint64_t now_ns, uint64_t idle_ns
 	return n;
 }
 
+struct conn *conn_table_oldest(struct conn_table *t)
+{
+	return t->oldest;
+}
+
 size_t conn_table_count(const struct conn_table *t)
 {
 	return t->count;

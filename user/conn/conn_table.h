@@ -64,5 +64,7 @@ void conn_table_remove(struct conn_table *t, struct conn *c);
  * Returns how many. */
 size_t conn_table_expire(struct conn_table *t, uint64_t now_ns, uint64_t idle_ns);
 size_t conn_table_count(const struct conn_table *t);
+/* The least recently active connection (the next ones by ->newer), or NULL. */
+struct conn *conn_table_oldest(struct conn_table *t);
 
 #endif

@@ -212,6 +212,14 @@ size_t conn_tracker_expire(struct conn_tracker *t, uint64_t now_ns, uint64_t idl
 	return conn_table_expire(t->conns, now_ns, idle_ns);
 }
 
+void conn_tracker_trim(struct conn_tracker *t, uint64_t now_ns, uint64_t idle_ns)
+{
+	for (struct conn *c = conn_table_oldest(t->conns); c && c->last_ns + idle_ns < now_ns; c = c->newer) {
+		stream_trim(&c->streams[0]);
+		stream_trim(&c->streams[1]);
+	}
+}
+
 size_t conn_tracker_count(const struct conn_tracker *t)
 {
 	return conn_table_count(t->conns);

@@ -104,6 +104,15 @@ void stream_clear(struct stream *s)
 	s->nseg = 0;
 }
 
+void stream_trim(struct stream *s)
+{
+	if (s->len == 0 && s->buf) {
+		free(s->buf);
+		s->buf = NULL;
+		s->cap = 0;
+	}
+}
+
 void stream_free(struct stream *s)
 {
 	free(s->buf);

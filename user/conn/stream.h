@@ -64,6 +64,8 @@ static inline uint32_t stream_seq_at(const struct stream *s, size_t off)
 }
 /* Drops every buffered byte (keeps the sequence tracking). */
 void stream_clear(struct stream *s);
+/* An empty stream gives its buffer back: an idle connection holds none. */
+void stream_trim(struct stream *s);
 void stream_free(struct stream *s);
 
 #endif
