@@ -508,6 +508,21 @@ Test(h1_pipeline, empty_lines_in_an_unknown_role_connection)
 	check_crlf_exchanges(SS_ROLE_UNKNOWN, IN, SERVER, true);
 }
 
+/* An idle connection gives back its empty buffers and queue, then goes on. */
+Test(h1_keepalive, a_trimmed_idle_connection_goes_on)
+{
+	struct conn_tracker *t = tracker();
+	struct eb_conn c = eb_open(t, 1, 9, 1, SS_ROLE_SERVER);
+	struct eb_want w[2];
+
+	w[0] = exchange(&c, IN, get_a, ok_200, SERVER, "get /a", "GET", "/a", 200);
+	conn_tracker_trim(t, eb_clock_ns + 10ull * 1000000000, 1000000000);
+	w[1] = exchange_b(&c, IN, SERVER);
+	eb_check_spans(w, 2);
+	eb_check_clean();
+	conn_tracker_free(t);
+}
+
 Test(h1_pipeline, queue_wraps_and_grows)
 {
 	static const int bursts[][2] = { { 3, 2 }, { 4, 3 }, { 5, 6 }, { 7, 2 }, { 1, 7 }, { 9, 9 }, { 20, 1 }, { 0, 19 } };

@@ -125,3 +125,27 @@ Test(request_queue, every_request_dropped_unanswered_is_seen_once)
 	cr_expect_eq(dropped[1], 2);
 	cr_expect_eq(unanswered, 2);
 }
+
+/* An idle connection's empty queue gives its storage back; one still waiting
+ * for answers keeps it, and a trimmed queue works as a new one. */
+Test(request_queue, trim_frees_only_an_empty_queue)
+{
+	struct request_queue q = fresh(64);
+
+	push(&q, 1);
+	push(&q, 2);
+	request_queue_trim(&q);
+	cr_assert_not_null(q.items);
+	cr_assert_eq(((struct item *)request_queue_front(&q))->n, 1);
+	request_queue_pop(&q);
+	request_queue_pop(&q);
+	request_queue_trim(&q);
+	cr_assert_null(q.items);
+	cr_assert_eq(q.cap, 0);
+	cr_assert_null(request_queue_front(&q));
+	push(&q, 3);
+	cr_assert_eq(((struct item *)request_queue_back(&q))->n, 3);
+	request_queue_pop(&q);
+	request_queue_free(&q);
+	cr_assert_eq(unanswered, 0);
+}

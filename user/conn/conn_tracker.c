@@ -217,6 +217,8 @@ void conn_tracker_trim(struct conn_tracker *t, uint64_t now_ns, uint64_t idle_ns
 	for (struct conn *c = conn_table_oldest(t->conns); c && c->last_ns + idle_ns < now_ns; c = c->newer) {
 		stream_trim(&c->streams[0]);
 		stream_trim(&c->streams[1]);
+		if (c->proto && c->proto->trim)
+			c->proto->trim(c->proto_state);
 	}
 }
 

@@ -40,7 +40,7 @@ void conn_tracker_event(struct conn_tracker *t, const struct ss_event *ev, const
 /* Forgets connections idle since before now_ns - idle_ns. */
 size_t conn_tracker_expire(struct conn_tracker *t, uint64_t now_ns, uint64_t idle_ns);
 /* Connections idle since before now_ns - idle_ns give back their empty
- * stream buffers (most of an idle connection's memory). */
+ * stream buffers and their protocol's empty storage (request queues). */
 void conn_tracker_trim(struct conn_tracker *t, uint64_t now_ns, uint64_t idle_ns);
 size_t conn_tracker_count(const struct conn_tracker *t);
 

@@ -63,6 +63,9 @@ struct proto_ops {
 	/* A fresh state takes the connection over from another protocol: the
 	 * bytes buffered in sw->dir are parsed next. NULL: cannot take over. */
 	void (*take_over)(void *st, struct conn *c, struct proto_switch *sw);
+	/* The connection is idle: give back storage that holds nothing now.
+	 * NULL: nothing to give back. */
+	void (*trim)(void *st);
 };
 
 #endif

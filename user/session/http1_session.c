@@ -484,6 +484,13 @@ static bool h1_switch_to(void *p, struct proto_switch *sw)
 	return true;
 }
 
+static void h1_trim(void *p)
+{
+	struct h1_state *st = p;
+
+	request_queue_trim(&st->pending);
+}
+
 const struct proto_ops http1_proto = {
 	.id = PROTO_HTTP1,
 	.detect = h1_detect,
@@ -493,4 +500,5 @@ const struct proto_ops http1_proto = {
 	.gap = h1_gap,
 	.close = h1_close,
 	.switch_to = h1_switch_to,
+	.trim = h1_trim,
 };

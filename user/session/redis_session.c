@@ -664,6 +664,13 @@ static void redis_close(void *p, struct conn *c, uint64_t now_ns)
 	count_unanswered(st);
 }
 
+static void redis_trim(void *p)
+{
+	struct redis_state *st = p;
+
+	request_queue_trim(&st->pending);
+}
+
 const struct proto_ops redis_proto = {
 	.id = PROTO_REDIS,
 	.detect = redis_detect,
@@ -672,4 +679,5 @@ const struct proto_ops redis_proto = {
 	.data = redis_data,
 	.gap = redis_gap,
 	.close = redis_close,
+	.trim = redis_trim,
 };

@@ -36,6 +36,16 @@ void request_queue_free(struct request_queue *q)
 	q->cap = 0;
 }
 
+void request_queue_trim(struct request_queue *q)
+{
+	if (q->count == 0) {
+		free(q->items);
+		q->items = NULL;
+		q->cap = 0;
+		q->head = 0;
+	}
+}
+
 void *request_queue_push(struct request_queue *q)
 {
 	void *e;

@@ -31,6 +31,8 @@ void request_queue_init(struct request_queue *q, size_t elem_size, unsigned max,
 			request_queue_drop_fn on_drop, void *drop_ctx);
 /* Drops (and counts) what is queued; frees the storage. */
 void request_queue_free(struct request_queue *q);
+/* An empty queue frees its storage (a push makes it again). */
+void request_queue_trim(struct request_queue *q);
 /* A zeroed element at the back, or NULL when max are queued or memory runs out. */
 void *request_queue_push(struct request_queue *q);
 /* Oldest / newest element, NULL when empty. */
