@@ -305,17 +305,24 @@ def test_pid_filter(traced, sockspan, py_server, driver):
             assert c["remoteEndpoint"]["port"] == s["localEndpoint"]["port"]
 
 
+def untraced_traffic_and_a_control(a, b, c_srv):
+    """b (untraced) talks to c_srv (untraced), then a curl asks the traced server a.
+    Returns the only span sockspan may give, and the time window, for check()."""
+    t0 = now_us()
+    drive(b, c_srv, [("GET", "/status/200", 200), ("GET", "/status/503", 503)])
+    [ctl] = curl(a.url("/status/201"))
+    t1 = now_us()
+    return [server_row("get /status/{id}", "/status/201", 201, SERVER_COMM, a.pid,
+                       (LO, a.port), (LO, ctl["local_port"]))], (t0, t1)
+
+
 def test_untraced_processes_produce_nothing(sockspan, server, driver):
     """Trace server A only; B (client) talks to C (server): no span. A's own exchange is the control."""
     a, c_srv = server(), server()
     b = driver()
     with sockspan("-p", a.pid) as ss:
-        t0 = now_us()
-        drive(b, c_srv, [("GET", "/status/200", 200), ("GET", "/status/503", 503)])
-        [ctl] = curl(a.url("/status/201"))
-        t1 = now_us()
-    check(ss.spans, [server_row("get /status/{id}", "/status/201", 201, SERVER_COMM, a.pid,
-                                (LO, a.port), (LO, ctl["local_port"]))], (t0, t1))
+        want, window = untraced_traffic_and_a_control(a, b, c_srv)
+    check(ss.spans, want, window)
 
 
 def with_pid(pid, make, attempts=50):
@@ -336,13 +343,8 @@ def test_a_traced_pid_reused_after_exit_is_not_traced(sockspan, server, driver):
     pid = victim.pid
     with sockspan("-p", pid, "-p", a.pid) as ss:
         victim.stop()
-        b = with_pid(pid, driver)
-        t0 = now_us()
-        drive(b, c_srv, [("GET", "/status/200", 200), ("GET", "/status/503", 503)])
-        [ctl] = curl(a.url("/status/201"))
-        t1 = now_us()
-    check(ss.spans, [server_row("get /status/{id}", "/status/201", 201, SERVER_COMM, a.pid,
-                                (LO, a.port), (LO, ctl["local_port"]))], (t0, t1))
+        want, window = untraced_traffic_and_a_control(a, with_pid(pid, driver), c_srv)
+    check(ss.spans, want, window)
 
 
 def cgroup2_root():

@@ -1005,36 +1005,33 @@ Test(h1_nobody, continue_then_final_response)
 	conn_tracker_free(t);
 }
 
-Test(h1_nobody, continue_and_final_response_in_one_event)
+/* A PUT with Expect: 100-continue answered by resp in one event: interim
+ * responses (and empty lines after them) come before the final status. */
+static void put_answered_in_one_event(const char *resp, int status)
 {
 	struct conn_tracker *t = tracker();
 	struct eb_conn c = eb_open(t, 1, 9, 1, SS_ROLE_SERVER);
-	struct eb_want w[2] = { { SERVER, "put /x", "PUT", "/x", 413, 0, 0 } };
+	struct eb_want w[2] = { { SERVER, "put /x", "PUT", "/x", status, 0, 0 } };
 
 	w[0].start_ns = eb_str(&c, IN, "PUT /x HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
 				       "Content-Length: 0\r\n\r\n");
-	w[0].end_ns = eb_str(&c, OUT, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\n"
-				      "HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\n\r\n");
+	w[0].end_ns = eb_str(&c, OUT, resp);
 	w[1] = exchange_b(&c, IN, SERVER);
 	eb_check_spans(w, 2);
 	eb_check_clean();
 	conn_tracker_free(t);
 }
 
+Test(h1_nobody, continue_and_final_response_in_one_event)
+{
+	put_answered_in_one_event("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\n"
+				  "HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\n\r\n",
+				  413);
+}
+
 Test(h1_nobody, empty_line_after_a_1xx_response)
 {
-	struct conn_tracker *t = tracker();
-	struct eb_conn c = eb_open(t, 1, 9, 1, SS_ROLE_SERVER);
-	struct eb_want w[2] = { { SERVER, "put /x", "PUT", "/x", 204, 0, 0 } };
-
-	w[0].start_ns = eb_str(&c, IN, "PUT /x HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
-				       "Content-Length: 0\r\n\r\n");
-	w[0].end_ns = eb_str(&c, OUT, "HTTP/1.1 100 Continue\r\n\r\n\r\n"
-				      "HTTP/1.1 204 No Content\r\n\r\n");
-	w[1] = exchange_b(&c, IN, SERVER);
-	eb_check_spans(w, 2);
-	eb_check_clean();
-	conn_tracker_free(t);
+	put_answered_in_one_event("HTTP/1.1 100 Continue\r\n\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", 204);
 }
 
 /* ---- 9. body delimited by the close ---- */
