@@ -105,6 +105,7 @@ struct {
  * key: 0, one slot per CPU. */
 struct call_walk {
 	struct call_args a;
+	struct ss_event hdr; /* the call's events' header, filled once per call */
 	__u64 ret;     /* bytes (messages for CALL_MMSG) the call moved */
 	__u64 limit;   /* bytes of them to copy */
 	__u64 done;    /* bytes of them the events so far cover */
@@ -239,11 +240,9 @@ static __always_inline int enter(int fd, __u64 ptr, __u32 cnt, __u8 kind, __u8 d
 	return 0;
 }
 
-/* Fill the fixed part of an event from the socket. */
-static __always_inline void fill_header(struct ss_event *e, const struct call_args *a, __u8 type)
+/* The parts of an event's header that come from the call, not the socket. */
+static __always_inline void header_call(struct ss_event *e, const struct call_args *a, __u8 type)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct sock_common *skc = &a->sk->__sk_common;
 	__u64 id = bpf_get_current_pid_tgid();
 	__u8 *role = bpf_map_lookup_elem(&sock_roles, &a->sock_ino);
 
@@ -259,6 +258,16 @@ static __always_inline void fill_header(struct ss_event *e, const struct call_ar
 	e->type = type;
 	e->dir = a->dir;
 	e->role = role ? *role : SS_ROLE_UNKNOWN;
+}
+
+/* Fill an event's header from a socket known only by address (the syscall
+ * tracepoints): every field read through bpf_probe_read_kernel. */
+static __always_inline void fill_header(struct ss_event *e, const struct call_args *a, __u8 type)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct sock_common *skc = &a->sk->__sk_common;
+
+	header_call(e, a, type);
 	e->family = BPF_CORE_READ(skc, skc_family);
 	e->lport = BPF_CORE_READ(skc, skc_num);
 	e->rport = __builtin_bswap16(BPF_CORE_READ(skc, skc_dport));
@@ -379,6 +388,19 @@ static __always_inline struct event_buf *begin_event(const struct call_args *a, 
 	return b;
 }
 
+/* This CPU's event buffer with the header of w's call, or NULL. */
+static __always_inline struct event_buf *walk_event(const struct call_walk *w, __u8 type, __u32 len)
+{
+	struct event_buf *b = scratch_buf();
+
+	if (b) {
+		b->ev = w->hdr;
+		b->ev.type = type;
+		b->ev.len = len;
+	}
+	return b;
+}
+
 /* "PRI * HT", the start of the HTTP/2 client preface (RFC 9113 3.4), as a
  * little-endian u64. Seeing it in either direction means every byte of the
  * connection is needed; the kernel decides it at once because userspace
@@ -481,7 +503,7 @@ static __always_inline bool send_copied(struct call_walk *w, struct event_buf *b
  * userspace skips as a gap of known length, counted as truncated). */
 static __always_inline void emit_uncopied(struct call_walk *w, __u8 type)
 {
-	struct event_buf *b = begin_event(&w->a, type, w->ret);
+	struct event_buf *b = walk_event(w, type, w->ret);
 
 	if (b)
 		submit(b);
@@ -507,7 +529,7 @@ static __always_inline bool walk_step(struct call_walk *w)
 	b = scratch_buf();
 	if (!b || (w->events > 0 && send_copied(w, b)))
 		return false;
-	fill_header(&b->ev, &w->a, SS_EV_DATA);
+	b->ev = w->hdr;
 	if (w->a.kind == CALL_MMSG)
 		return copy_next_msg(w, b);
 	copy_next(w, b);

@@ -92,6 +92,7 @@ int handle_exit(struct trace_event_raw_sys_exit *ctx)
 
 	if (!w || !unstash(&w->a) || note_role(&w->a, ctx->ret) || ctx->ret <= 0)
 		return 0;
+	fill_header(&w->hdr, &w->a, SS_EV_DATA);
 	walk_begin(w, ctx->ret);
 	bpf_tail_call(ctx, &exit_handler, 1);
 	return 0;
@@ -335,6 +336,60 @@ static __always_inline __u32 seq_before(struct sock *sk, int ret, __u8 dir)
 	return copied - (__u32)ret;
 }
 
+/* Fill an event's header from the hook's socket: the kernel hands it over
+ * typed, so its fields are plain loads, not helper calls. */
+static __always_inline void sock_header(struct ss_event *e, struct sock *sk, const struct call_args *a)
+{
+	struct task_struct *leader = bpf_get_current_task_btf()->group_leader;
+	struct sock_common *skc = &sk->__sk_common;
+
+	header_call(e, a, SS_EV_DATA);
+	e->family = skc->skc_family;
+	e->lport = skc->skc_num;
+	e->rport = __builtin_bswap16(skc->skc_dport);
+	if (e->family == AF_INET) {
+		__builtin_memset(e->laddr, 0, sizeof(e->laddr));
+		__builtin_memset(e->raddr, 0, sizeof(e->raddr));
+		*(__u32 *)e->laddr = skc->skc_rcv_saddr;
+		*(__u32 *)e->raddr = skc->skc_daddr;
+	} else {
+		for (int i = 0; i < 4; i++) {
+			((__u32 *)e->laddr)[i] = skc->skc_v6_rcv_saddr.in6_u.u6_addr32[i];
+			((__u32 *)e->raddr)[i] = skc->skc_v6_daddr.in6_u.u6_addr32[i];
+		}
+	}
+	__builtin_memcpy(e->comm, leader->comm, sizeof(e->comm));
+	e->comm[sizeof(e->comm) - 1] = 0;
+}
+
+/* Most calls are one event: a read or write of one buffer that fits
+ * max_payload, or bytes not copied at all. They are sent from here, which
+ * saves the two tail calls of the general path. False for the others. */
+static __always_inline bool sock_one_event(struct call_walk *w, __u64 ret)
+{
+	struct event_buf *b;
+
+	if (w->a.kind == CALL_BUF ? ret > max_payload : w->a.kind != CALL_GAP && w->a.kind != CALL_UNCOPIED)
+		return false;
+	b = scratch_buf();
+	if (!b)
+		return true;
+	b->ev = w->hdr;
+	b->ev.len = ret;
+	if (w->a.kind == CALL_GAP)
+		b->ev.type = SS_EV_GAP;
+	if (w->a.kind == CALL_BUF) {
+		append_user(b, w->a.ptr, ret);
+		if (starts_h2(b)) {
+			__u8 one = 1;
+
+			bpf_map_update_elem(&full_payload, &w->a.sock_ino, &one, BPF_ANY);
+		}
+	}
+	submit(b);
+	return true;
+}
+
 /* The filter, in the hook: what an untraced process pays. */
 static __always_inline int sock_op(void *ctx, struct sock *sk, int ret, int flags, __u8 dir)
 {
@@ -363,6 +418,9 @@ static __always_inline int sock_op(void *ctx, struct sock *sk, int ret, int flag
 	/* Here, not in sock_emit: its branches would multiply the states the
 	 * verifier walks through the copy path there. */
 	syscall_args(&w->a);
+	sock_header(&w->hdr, sk, &w->a);
+	if (sock_one_event(w, ret))
+		return 0;
 	walk_begin(w, ret);
 	bpf_tail_call(ctx, &sock_emitter, 0);
 	return 0;
