@@ -21,6 +21,8 @@
 #include "stats.h"
 
 #define POLL_MS 100
+/* Free memory the allocator may keep before it is given back to the system. */
+#define TRIM_SLACK_BYTES (4u << 20)
 
 static volatile sig_atomic_t stop;
 
@@ -255,8 +257,11 @@ int main(int argc, char **argv)
 			if (opts.ncgroup_dirs)
 				capture_set_cgroups(cap, cgroup_ids, selected_cgroups(&opts, cgroup_ids));
 			/* What connections and exchanges freed goes back to the
-			 * system, not kept by the allocator after a burst. */
-			malloc_trim(0);
+			 * system after a burst, not kept by the allocator; not
+			 * under steady load, whose freed memory is reused at once
+			 * (trimming it would cost a page fault per page again). */
+			if (mallinfo2().fordblks > TRIM_SLACK_BYTES)
+				malloc_trim(0);
 			last_sync_ns = now;
 		}
 	}

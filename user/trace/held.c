@@ -24,13 +24,36 @@ static void keep(struct arena *a, const char **dst, size_t *len, const char *s)
 	a->left -= n;
 }
 
+/* Bytes of x's strings that held_new keeps. */
+static size_t strings_len(const struct exchange_end *x)
+{
+	size_t n = 0;
+
+	switch (x->type) {
+	case EXCHANGE_HTTP:
+		n = x->u.http.method_len + x->u.http.target_len;
+		break;
+	case EXCHANGE_GRPC:
+		n = x->u.grpc.path_len + x->u.grpc.message_len;
+		break;
+	case EXCHANGE_REDIS:
+		n = x->u.redis.name_len + x->u.redis.error_len;
+		break;
+	}
+	return n < HELD_STRINGS_MAX ? n : HELD_STRINGS_MAX;
+}
+
 struct held *held_new(const struct conn *c, const struct exchange_end *x)
 {
-	struct held *h = calloc(1, sizeof(*h));
-	struct arena a = { h ? h->strings : NULL, sizeof(h->strings) };
+	/* Sized to its strings and not zeroed but for the connection: a span
+	 * is held by the thousand per second, for up to a join wait. */
+	size_t n = strings_len(x);
+	struct held *h = malloc(sizeof(*h) + n);
+	struct arena a = { h ? h->strings : NULL, n };
 
 	if (!h)
 		return NULL;
+	memset(&h->conn, 0, sizeof(h->conn));
 	h->conn.key = c->key;
 	h->conn.fd = c->fd;
 	h->conn.cgroup_id = c->cgroup_id;

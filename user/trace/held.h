@@ -15,10 +15,11 @@ struct held {
 	struct conn conn;          /* key, endpoints, comm; no streams or protocol state */
 	struct exchange_end end;   /* its pointers point into this struct */
 	struct grpc_msgs msgs[2];
-	char strings[HELD_STRINGS_MAX];
+	char strings[];            /* as long as x's strings (at most HELD_STRINGS_MAX) */
 };
 
-/* A copy of c's naming fields and of x, strings cut to fit; NULL without memory. */
+/* A copy of c's naming fields and of x, strings cut to HELD_STRINGS_MAX
+ * bytes in all; NULL without memory. Freed with free(). */
 struct held *held_new(const struct conn *c, const struct exchange_end *x);
 
 #endif
