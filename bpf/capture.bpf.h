@@ -20,6 +20,7 @@ const volatile __u32 self_tgid = 0;         /* sockspan never traces itself */
 const volatile bool filter_tgid = false;    /* only tgids in traced_tgids */
 const volatile bool filter_cgroup = false;  /* only cgroups in traced_cgroups */
 const volatile __u32 max_payload = SS_PAYLOAD_DEFAULT;
+const volatile __u64 ring_bytes = 32 * 1024 * 1024; /* the size of events */
 
 /* Events to userspace. Size set by the loader. */
 struct {
@@ -298,9 +299,8 @@ static __always_inline struct event_buf *scratch_buf(void)
 static __always_inline __u64 wakeup_flags(void)
 {
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	__u64 size = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
 
-	return avail > size / 4 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	return avail > ring_bytes / 4 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline void submit(struct event_buf *b)

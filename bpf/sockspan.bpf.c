@@ -256,11 +256,11 @@ int BPF_PROG(process_exit, struct task_struct *p)
 #define PF_KTHREAD 0x00200000
 
 #if defined(__TARGET_ARCH_x86)
-#define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
+#define SYSCALL_NR(regs) ((regs)->orig_ax)
 enum { NR_read = 0, NR_write = 1, NR_readv = 19, NR_writev = 20, NR_sendfile = 40, NR_sendto = 44,
        NR_recvfrom = 45, NR_sendmsg = 46, NR_recvmsg = 47, NR_splice = 275 };
 #elif defined(__TARGET_ARCH_arm64)
-#define SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
+#define SYSCALL_NR(regs) ((regs)->syscallno)
 enum { NR_read = 63, NR_write = 64, NR_readv = 65, NR_writev = 66, NR_sendfile = 71, NR_splice = 76,
        NR_sendto = 206, NR_recvfrom = 207, NR_sendmsg = 211, NR_recvmsg = 212 };
 #else
@@ -280,6 +280,7 @@ static __always_inline void syscall_args(struct call_args *a)
 	a->fd = -1;
 	if (task->flags & (PF_KTHREAD | PF_IO_WORKER))
 		return;
+	/* Typed (kernel >= 5.15): its fields are plain loads. */
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	switch (SYSCALL_NR(regs)) {
 	case NR_read:
@@ -291,7 +292,7 @@ static __always_inline void syscall_args(struct call_args *a)
 	case NR_readv:
 	case NR_writev:
 		a->kind = CALL_IOV;
-		a->cnt = PT_REGS_PARM3_CORE_SYSCALL(regs);
+		a->cnt = PT_REGS_PARM3_SYSCALL(regs);
 		break;
 	case NR_sendmsg:
 	case NR_recvmsg:
@@ -306,8 +307,8 @@ static __always_inline void syscall_args(struct call_args *a)
 	default:
 		return;
 	}
-	a->fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
-	a->ptr = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	a->fd = PT_REGS_PARM1_SYSCALL(regs);
+	a->ptr = PT_REGS_PARM2_SYSCALL(regs);
 }
 
 /* index 0: sock_emit's fd, set by the loader after load in socket mode.
@@ -325,13 +326,15 @@ struct {
  * them, and past a FIN a read consumed with them (a FIN counts one). */
 static __always_inline __u32 seq_before(struct sock *sk, int ret, __u8 dir)
 {
-	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
 	__u32 copied;
 
+	if (!tp)
+		return 0;
 	if (dir == SS_DIR_EGRESS)
-		return BPF_CORE_READ(tp, write_seq) - (__u32)ret;
-	copied = BPF_CORE_READ(tp, copied_seq);
-	if ((sk->sk_shutdown & RCV_SHUTDOWN) && copied == BPF_CORE_READ(tp, rcv_nxt))
+		return tp->write_seq - (__u32)ret;
+	copied = tp->copied_seq;
+	if ((sk->sk_shutdown & RCV_SHUTDOWN) && copied == tp->rcv_nxt)
 		copied--;
 	return copied - (__u32)ret;
 }

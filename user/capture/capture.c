@@ -178,6 +178,7 @@ struct capture *capture_new(const struct capture_opts *o, capture_event_fn fn, v
 	c->skel->rodata->filter_tgid = o->npids > 0;
 	c->skel->rodata->filter_cgroup = o->cgroups != NULL;
 	c->skel->rodata->max_payload = o->max_payload;
+	c->skel->rodata->ring_bytes = o->ringbuf_bytes;
 	if (choose_hooks(c, o->hooks, err, cap))
 		goto fail;
 	/* Forgetting the pids that exit matters only when there are pids. */
