@@ -681,3 +681,29 @@ Test(tracer_wait, spans_with_context_never_wait_and_flush_sends_the_rest)
 	tracer_flush(tr);
 	cr_expect_eq(nspans, 2);
 }
+
+/* A table full of spans waiting for a join makes room for the next request:
+ * the longest waiting go out unjoined, and nothing goes untracked
+ * (redis-benchmark -P 16 on one traced server lost half its spans so). */
+Test(tracer_wait, a_full_table_stops_the_longest_waits_first)
+{
+	struct conn in = conn_of(1, "10.0.0.2", 80, "10.0.0.9", 50000);
+	exchange_id id;
+
+	teardown();
+	setup_opts(false, 3, JOIN_WAIT_NS);
+	static const char *const paths[] = { "/a", "/b", "/b" };
+
+	for (unsigned i = 0; i < 3; i++)
+		cr_expect_null(end(start(&in, EXCHANGE_SERVER, 11, 100 * i, paths[i], NULL), &in, paths[i]));
+	cr_expect_eq(nspans, 0, "all three wait");
+	id = start(&in, EXCHANGE_SERVER, 11, 300, "/c", NULL);
+	cr_assert(id, "the fourth request is tracked");
+	cr_assert_eq(nspans, 1, "one wait was cut, no more");
+	cr_expect_str_eq(spans[0].name, "get /a", "the oldest");
+	cr_expect_eq(stats.join_waits_cut, 1);
+	cr_expect_eq(stats.exchanges_untracked, 0);
+	end(id, &in, "/c");
+	tracer_flush(tr);
+	cr_expect_eq(nspans, 4);
+}

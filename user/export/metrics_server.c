@@ -197,6 +197,10 @@ static void render_trace(struct text *t, const struct sockspan_stats *s)
 	metric(t, "sockspan_trace_joins_total", "counter",
 	       "SERVER spans put in the trace of the CLIENT span this agent saw at the other end.",
 	       s->trace_joins);
+	metric(t, "sockspan_join_waits_cut_total", "counter",
+	       "Traces whose spans stopped waiting for the CLIENT end early to make room in the table of "
+	       "exchanges in flight: they went out in their own trace.",
+	       s->join_waits_cut);
 }
 
 static void render_export(struct text *t, const struct zipkin_exporter_stats *e)
