@@ -157,7 +157,7 @@ integration-syscalls: $(BUILD)/sockspan
 		tests/integration/test_redis.py tests/integration/test_correlation.py
 
 bench: deps $(BUILD)/sockspan $(BENCHES)
-	$(PYTHON) tests/bench/bench_http1.py
+	$(PYTHON) tests/bench/bench_overhead.py
 	$(PYTHON) tests/bench/bench_export.py
 	$(BUILD)/bench/bench_replay tests/data/events/*.ssev.gz
 	$(PYTHON) tests/bench/bench_conns.py
