@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "capture/capture.h"
 #include "capture/clock.h"
@@ -19,6 +20,8 @@
 #include "options.h"
 #include "pipeline.h"
 #include "stats.h"
+#include "view/view_out.h"
+#include "view/view_replay.h"
 
 #define POLL_MS 100
 
@@ -148,12 +151,65 @@ static void say_ready(const struct options *o, enum capture_hooks h)
 		fprintf(stderr, "sockspan: ready: tracing every process on this node (%s)\n", hooks);
 }
 
+/* What stdout shows (view_term.h): the tree on a terminal, lines elsewhere,
+ * nothing when the spans go to a file or a collector, unless asked. */
+static enum view_mode stdout_view(const struct options *o)
+{
+	if (o->view != VIEW_MODE_AUTO)
+		return o->view;
+	if (o->output || o->zipkin_url)
+		return VIEW_MODE_OFF;
+	return isatty(STDOUT_FILENO) ? VIEW_MODE_TREE : VIEW_MODE_LINES;
+}
+
+/* fn as a sink of the builder, behind the filters when there are any. */
+static void add_sink(struct pipeline *p, const struct options *o, struct view_filter_sink *fs, span_sink_fn fn,
+		     void *ctx)
+{
+	if (view_filter_active(&o->filter)) {
+		*fs = (struct view_filter_sink){ &o->filter, fn, ctx };
+		fn = view_filter_sink_write;
+		ctx = fs;
+	}
+	span_builder_add_sink(&p->builder, fn, ctx);
+}
+
+/* An output (path: as span_output_open says) as a sink. */
+static int start_output(struct span_output *out, const char *path, struct pipeline *p, const struct options *o,
+			struct view_filter_sink *fs)
+{
+	char err[512];
+
+	if (span_output_open(out, path, err, sizeof(err))) {
+		fprintf(stderr, "sockspan: %s\n", err);
+		return -1;
+	}
+	add_sink(p, o, fs, span_output_write, out);
+	return 0;
+}
+
+/* The tree view on stdout, following the terminal's width. */
+static int start_view(struct view_out *v, const struct options *o, struct pipeline *p)
+{
+	struct view_style style = { view_term_width(STDOUT_FILENO), view_term_color(o->color, STDOUT_FILENO) };
+	struct view_store_opts so = { .grace_us = (uint64_t)(o->view_grace_s * 1e6) };
+
+	if (view_out_init(v, stdout, &o->filter, &style, &so, clock_mono_now_ns() / 1000))
+		return -1;
+	v->width_fd = STDOUT_FILENO;
+	span_builder_add_sink(&p->builder, view_out_span, v);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct options opts;
 	static struct sockspan_stats stats;
 	struct capture_opts copts = {};
-	struct span_output out = {};
+	struct span_output out = {}, lines = {};
+	struct view_out view = {};
+	struct view_filter_sink filtered[SPAN_BUILDER_MAX_SINKS];
+	enum view_mode mode;
 	static struct pipeline pipe;
 	struct pipeline_opts popts = {};
 	struct capture *cap = NULL;
@@ -168,6 +224,13 @@ int main(int argc, char **argv)
 	r = options_parse(argc, argv, &opts);
 	if (r)
 		return r > 0 ? 0 : 2;
+	/* No BPF, no privilege: a file of spans shown as trees. */
+	if (opts.replay) {
+		struct view_style style = { view_term_width(STDOUT_FILENO),
+					    view_term_color(opts.color, STDOUT_FILENO) };
+
+		return view_replay(opts.replay_path, &opts.filter, &style, stdout, stderr);
+	}
 	/* From the start: a stop asked for during the attach still ends with
 	 * the report and exit 0. SA_RESTART: it must not fail the load. */
 	sa.sa_flags = SA_RESTART;
@@ -182,20 +245,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sockspan: out of memory\n");
 		goto cleanup;
 	}
-	/* With a collector, stdout stays quiet unless -o asks for a copy. */
-	if (!opts.zipkin_url || opts.output) {
-		if (span_output_open(&out, opts.output, err, sizeof(err))) {
-			fprintf(stderr, "sockspan: %s\n", err);
-			goto cleanup;
-		}
-		span_builder_add_sink(&pipe.builder, span_output_write, &out);
+	/* -o: JSON; stdout: a view, unless -o or a collector took the spans. */
+	mode = stdout_view(&opts);
+	if (opts.output && start_output(&out, opts.output, &pipe, &opts, &filtered[0]))
+		goto cleanup;
+	if (mode == VIEW_MODE_LINES && start_output(&lines, NULL, &pipe, &opts, &filtered[1]))
+		goto cleanup;
+	if (mode == VIEW_MODE_TREE && start_view(&view, &opts, &pipe)) {
+		fprintf(stderr, "sockspan: out of memory\n");
+		goto cleanup;
 	}
 	/* Before any other thread: libcurl's global set-up is not thread-safe. */
 	if (opts.zipkin_url) {
 		exporter = start_exporter(&opts);
 		if (!exporter)
 			goto cleanup;
-		span_builder_add_sink(&pipe.builder, export_span, exporter);
+		add_sink(&pipe, &opts, &filtered[2], export_span, exporter);
 	}
 	if (opts.metrics_addr) {
 		metrics = metrics_server_start(opts.metrics_addr, exporter, err, sizeof(err));
@@ -244,6 +309,10 @@ int main(int argc, char **argv)
 		pipeline_tick(&pipe, now);
 		if (out.f)
 			span_output_flush(&out);
+		if (lines.f)
+			span_output_flush(&lines);
+		if (view.store)
+			view_out_tick(&view, now / 1000);
 		if (metrics)
 			publish(metrics, cap, pipe.tracker, &stats);
 		if (opts.duration_s > 0 && now - start_ns >= (uint64_t)(opts.duration_s * 1e9))
@@ -264,6 +333,8 @@ int main(int argc, char **argv)
 	 * those queued for the collector get until the flush deadline. */
 	capture_drain(cap);
 	pipeline_flush(&pipe);
+	if (view.store)
+		view_out_flush(&view);
 	if (metrics) {
 		publish(metrics, cap, pipe.tracker, &stats);
 		metrics_server_set_capture(metrics, NULL);
@@ -273,6 +344,8 @@ int main(int argc, char **argv)
 	report(cap, pipe.tracker, &stats);
 	if (exporter)
 		report_export(exporter);
+	if (view.store)
+		view_out_report(&view, stderr);
 	ret = 0;
 cleanup:
 	metrics_server_stop(metrics);
@@ -280,5 +353,7 @@ cleanup:
 	zipkin_exporter_free(exporter);
 	pipeline_free(&pipe);
 	span_output_close(&out);
+	span_output_close(&lines);
+	view_out_free(&view);
 	return ret;
 }

@@ -20,9 +20,10 @@ static void show(void *ctx, const struct view_trace *t)
 }
 
 int view_out_init(struct view_out *o, FILE *f, const struct view_filter *filter, const struct view_style *style,
-		  const struct view_store_opts *store_opts)
+		  const struct view_store_opts *store_opts, uint64_t now_us)
 {
 	memset(o, 0, sizeof(*o));
+	o->now_us = now_us;
 	o->f = f;
 	o->filter = filter;
 	o->style = *style;
@@ -63,6 +64,18 @@ void view_out_flush(struct view_out *o)
 {
 	view_store_flush(o->store);
 	fflush(o->f);
+}
+
+void view_out_report(const struct view_out *o, FILE *err)
+{
+	const struct view_store_stats *st = view_store_stats(o->store);
+
+	fprintf(err,
+		"sockspan: view: %llu traces shown, %llu filtered out, %llu shown before they were ready "
+		"(view full), %llu spans not kept, %llu write errors\n",
+		(unsigned long long)o->traces_shown, (unsigned long long)o->traces_filtered,
+		(unsigned long long)st->traces_evicted, (unsigned long long)st->spans_dropped,
+		(unsigned long long)o->write_errors);
 }
 
 void view_filter_sink_write(void *ctx, const struct span *s)

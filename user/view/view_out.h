@@ -29,9 +29,10 @@ struct view_out {
 	uint64_t traces_shown, traces_filtered, write_errors;
 };
 
-/* Returns 0, or -1 when out of memory. store_opts: see view_store.h. */
+/* Returns 0, or -1 when out of memory. store_opts: see view_store.h;
+ * now_us: the time, for the spans that come before the first tick. */
 int view_out_init(struct view_out *o, FILE *f, const struct view_filter *filter, const struct view_style *style,
-		  const struct view_store_opts *store_opts);
+		  const struct view_store_opts *store_opts, uint64_t now_us);
 /* Emits nothing: view_out_flush first. */
 void view_out_free(struct view_out *o);
 
@@ -43,6 +44,8 @@ void view_out_span(void *ctx, const struct span *s);
 void view_out_tick(struct view_out *o, uint64_t now_us);
 /* Writes every open trace (at exit, at the end of a replay), and flushes f. */
 void view_out_flush(struct view_out *o);
+/* One line of counters on err: traces shown, filtered, sent out early, spans not kept. */
+void view_out_report(const struct view_out *o, FILE *err);
 
 /* A sink that passes on the spans the filter keeps, each judged alone. */
 struct view_filter_sink {
