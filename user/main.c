@@ -151,6 +151,35 @@ static void say_ready(const struct options *o, enum capture_hooks h)
 		fprintf(stderr, "sockspan: ready: tracing every process on this node (%s)\n", hooks);
 }
 
+/* What --stats compares with: the counters at the last line. */
+struct stats_mark {
+	uint64_t ns, events, spans;
+};
+
+/* --stats: one line of rates since the last one and drops so far. */
+static void stats_line(struct stats_mark *m, uint64_t now_ns, const struct capture *cap,
+		       const struct sockspan_stats *stats, const struct view_out *view, struct zipkin_exporter *e)
+{
+	uint64_t k[SS_CNT__MAX];
+	double secs = (now_ns - m->ns) / 1e9;
+	struct zipkin_exporter_stats es = {};
+
+	capture_counters(cap, k);
+	if (e)
+		zipkin_exporter_stats(e, &es);
+	fprintf(stderr,
+		"sockspan: stats: %.0f events/s, %.0f spans/s, %zu traces open; dropped so far: %llu events "
+		"(ring buffer full), %llu connections evicted, %llu exchanges untracked, %llu view spans; "
+		"export: %llu queued, %llu dropped\n",
+		(k[SS_CNT_EVENTS] - m->events) / secs, (stats->spans - m->spans) / secs,
+		view->store ? view_store_open_traces(view->store) : 0, (unsigned long long)k[SS_CNT_RINGBUF_LOST],
+		(unsigned long long)stats->conns_evicted, (unsigned long long)stats->exchanges_untracked,
+		view->store ? (unsigned long long)view_store_stats(view->store)->spans_dropped : 0ull,
+		(unsigned long long)es.queue.spans,
+		(unsigned long long)(es.queue.dropped_full + es.dropped_retries + es.dropped_rejected));
+	*m = (struct stats_mark){ now_ns, k[SS_CNT_EVENTS], stats->spans };
+}
+
 /* What stdout shows (view_term.h): the tree on a terminal, lines elsewhere,
  * nothing when the spans go to a file or a collector, unless asked. */
 static enum view_mode stdout_view(const struct options *o)
@@ -218,6 +247,7 @@ int main(int argc, char **argv)
 	struct metrics_server *metrics = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t start_ns, last_sync_ns;
+	struct stats_mark mark = {};
 	char err[512];
 	int ret = 1, r;
 
@@ -294,7 +324,7 @@ int main(int argc, char **argv)
 	if (!stop)
 		say_ready(&opts, capture_hooks(cap));
 
-	start_ns = last_sync_ns = clock_mono_now_ns();
+	start_ns = last_sync_ns = mark.ns = clock_mono_now_ns();
 	while (!stop) {
 		uint64_t now;
 
@@ -315,6 +345,8 @@ int main(int argc, char **argv)
 			view_out_tick(&view, now / 1000);
 		if (metrics)
 			publish(metrics, cap, pipe.tracker, &stats);
+		if (opts.stats_s > 0 && now - mark.ns >= (uint64_t)(opts.stats_s * 1e9))
+			stats_line(&mark, now, cap, &stats, &view, exporter);
 		if (opts.duration_s > 0 && now - start_ns >= (uint64_t)(opts.duration_s * 1e9))
 			break;
 		/* Each second: the clock, and the cgroups made or removed under

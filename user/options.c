@@ -76,6 +76,8 @@ static void usage(FILE *f)
 		"      --retry-timeout SECONDS  retry a failing batch this long, then drop it (default %g)\n"
 		"      --flush-timeout SECONDS  time to send what is queued on exit (default %g)\n"
 		"\n"
+		"      --stats SECONDS      a line of counters on stderr this often (rates, traces open,\n"
+		"                           drops, export backlog); the full report comes on exit\n"
 		"      --metrics ADDR       serve /metrics (Prometheus), /healthz and /readyz on ADDR:\n"
 		"                           :PORT, HOST:PORT or [IPV6]:PORT, e.g. :9464\n"
 		"\n"
@@ -168,7 +170,7 @@ static int check_replay(struct options *o, int argc, char **argv)
 		fprintf(stderr, "sockspan: view takes one FILE ('-': stdin)\n");
 		return -1;
 	}
-	if (o->npids || o->ncgroup_dirs || o->output || o->zipkin_url || o->metrics_addr || o->duration_s ||
+	if (o->npids || o->ncgroup_dirs || o->output || o->zipkin_url || o->metrics_addr || o->duration_s || o->stats_s ||
 	    o->view == VIEW_MODE_LINES) {
 		fprintf(stderr, "sockspan: view takes only --color, --view tree and filter options\n");
 		return -1;
@@ -183,7 +185,7 @@ int options_parse(int argc, char **argv, struct options *o)
 		OPT_MAX_PAYLOAD = 256, OPT_RINGBUF_MB, OPT_ZIPKIN_HEADER, OPT_ZIPKIN_ENCODING, OPT_NO_COMPRESS,
 		OPT_BATCH_BYTES, OPT_BATCH_INTERVAL, OPT_QUEUE_SPANS, OPT_QUEUE_BYTES, OPT_RETRY_TIMEOUT,
 		OPT_FLUSH_TIMEOUT, OPT_METRICS, OPT_REDIS_STATEMENT, OPT_ZIPKIN_CA, OPT_IGNORE_SAMPLING, OPT_HOOKS,
-		OPT_VIEW, OPT_VIEW_GRACE, OPT_COLOR, OPT_NOT, OPT_SAMPLE_RATE,
+		OPT_VIEW, OPT_VIEW_GRACE, OPT_COLOR, OPT_NOT, OPT_SAMPLE_RATE, OPT_STATS,
 		/* One per enum view_filter_kind, in its order. */
 		OPT_FILTER,
 	};
@@ -216,6 +218,7 @@ int options_parse(int argc, char **argv, struct options *o)
 		{ "color", required_argument, NULL, OPT_COLOR },
 		{ "not", no_argument, NULL, OPT_NOT },
 		{ "sample-rate", required_argument, NULL, OPT_SAMPLE_RATE },
+		{ "stats", required_argument, NULL, OPT_STATS },
 		{ "protocol", required_argument, NULL, OPT_FILTER + VIEW_FILTER_PROTOCOL },
 		{ "min-duration", required_argument, NULL, OPT_FILTER + VIEW_FILTER_MIN_DURATION },
 		{ "errors", no_argument, NULL, OPT_FILTER + VIEW_FILTER_ERRORS },
@@ -410,6 +413,10 @@ int options_parse(int argc, char **argv, struct options *o)
 			break;
 		case OPT_NOT:
 			negate = true;
+			break;
+		case OPT_STATS:
+			if (parse_seconds(optarg, "--stats", 0.1, &o->stats_s))
+				return -1;
 			break;
 		case OPT_SAMPLE_RATE:
 			if (view_filter_set_sample_rate(&o->filter, optarg, err, sizeof(err))) {

@@ -67,6 +67,7 @@ struct options {
 	enum view_color color;
 	double view_grace_s;
 	struct view_filter filter;
+	double stats_s;       /* --stats: a line of counters on stderr this often; 0: none */
 };
 
 /* Fills o from argv ("sockspan view FILE [OPTIONS]" sets replay). Returns 0

@@ -11,12 +11,15 @@ One module-wide run (the `recorded` fixture) captures the three requests with tw
 and the tests check what the terminals showed, what the files hold, and what `sockspan view`
 makes of the files. Expected texts are exact but for times: offsets, durations and bars vary
 from run to run, and are read back only to be compared with the replay of the same spans.
+--stats is checked last, on its own run against a plain HTTP server.
 """
 import json
+import re
 from contextlib import ExitStack
 
 import pytest
 
+from itlib.apps import curl
 from itlib.chain import COMMS
 from itlib.procs import STEP_TIMEOUT, wait_until
 from itlib.sockspan import Sockspan, parse_span_line
@@ -218,3 +221,21 @@ def test_view_needs_no_privilege(recorded):
                        timeout=STEP_TIMEOUT, env={"COLUMNS": str(COLS)})
     assert p.returncode == 0, p.stderr.decode()
     assert set(parse_blocks(p.stdout.decode())) == set(recorded.trace.values())
+
+
+STATS_LINE = re.compile(r"^sockspan: stats: \d+ events/s, \d+ spans/s, \d+ traces open; dropped so far: "
+                        r"(?P<lost>\d+) events \(ring buffer full\), \d+ connections evicted, "
+                        r"\d+ exchanges untracked, \d+ view spans; export: 0 queued, 0 dropped$")
+
+
+def test_stats_lines_while_running_and_the_report_on_exit(sockspan, py_server):
+    ss = sockspan("-p", py_server.pid, "--stats", "0.2").start()
+    [c] = curl(py_server.url("/status/200"))
+    wait_until(lambda: len([l for l in ss.proc.err.transcript if STATS_LINE.match(l)]) >= 2 or None,
+               STEP_TIMEOUT, "two --stats lines")
+    ss.stop()
+    err = ss.stderr().splitlines()
+    stats = [l for l in err if l.startswith("sockspan: stats:")]
+    assert stats and all(STATS_LINE.match(l) for l in stats), stats
+    assert any(l.startswith("sockspan: 1 spans; events:") for l in err), err
+    assert len(ss.spans) == 1 and c["status"] == 200
