@@ -163,6 +163,32 @@ static int add_cgroup(struct options *o, const char *path)
 	return 0;
 }
 
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* arg as the index of its name in names (n entries, NULL ones not choices);
+ * -1 with a message listing the choices otherwise. */
+static int parse_choice(const char *arg, const char *what, const char *const *names, size_t n, int *out)
+{
+	size_t said = 0, left = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (names[i] && strcmp(arg, names[i]) == 0) {
+			*out = (int)i;
+			return 0;
+		}
+		left += names[i] != NULL;
+	}
+	fprintf(stderr, "sockspan: invalid %s '%s' (expected", what, arg);
+	for (size_t i = 0; i < n; i++) {
+		if (!names[i])
+			continue;
+		said++;
+		fprintf(stderr, "%s%s", said == 1 ? " " : said == left ? " or " : ", ", names[i]);
+	}
+	fprintf(stderr, ")\n");
+	return -1;
+}
+
 /* "sockspan view FILE": one file, and none of the options that capture or export. */
 static int check_replay(struct options *o, int argc, char **argv)
 {
@@ -230,7 +256,15 @@ int options_parse(int argc, char **argv, struct options *o)
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
-	int opt;
+	static const char *const encodings[] = { [ZIPKIN_JSON] = "json", [ZIPKIN_PROTO3] = "proto3" };
+	static const char *const hooks[] = {
+		[CAPTURE_HOOKS_AUTO] = "auto", [CAPTURE_HOOKS_SOCKET] = "socket", [CAPTURE_HOOKS_SYSCALLS] = "syscalls",
+	};
+	static const char *const views[] = { [VIEW_MODE_TREE] = "tree", [VIEW_MODE_LINES] = "lines" };
+	static const char *const colors[] = {
+		[VIEW_COLOR_AUTO] = "auto", [VIEW_COLOR_ALWAYS] = "always", [VIEW_COLOR_NEVER] = "never",
+	};
+	int opt, choice;
 	char *end, err[256];
 	bool negate = false;
 
@@ -325,15 +359,9 @@ int options_parse(int argc, char **argv, struct options *o)
 			o->zipkin_ca = optarg;
 			break;
 		case OPT_ZIPKIN_ENCODING:
-			if (strcmp(optarg, "json") == 0) {
-				o->encoding = ZIPKIN_JSON;
-			} else if (strcmp(optarg, "proto3") == 0) {
-				o->encoding = ZIPKIN_PROTO3;
-			} else {
-				fprintf(stderr, "sockspan: invalid --zipkin-encoding '%s' (expected json or proto3)\n",
-					optarg);
+			if (parse_choice(optarg, "--zipkin-encoding", encodings, N(encodings), &choice))
 				return -1;
-			}
+			o->encoding = choice;
 			break;
 		case OPT_NO_COMPRESS:
 			o->no_compress = true;
@@ -372,44 +400,23 @@ int options_parse(int argc, char **argv, struct options *o)
 			o->ignore_sampling = true;
 			break;
 		case OPT_HOOKS:
-			if (strcmp(optarg, "auto") == 0) {
-				o->hooks = CAPTURE_HOOKS_AUTO;
-			} else if (strcmp(optarg, "socket") == 0) {
-				o->hooks = CAPTURE_HOOKS_SOCKET;
-			} else if (strcmp(optarg, "syscalls") == 0) {
-				o->hooks = CAPTURE_HOOKS_SYSCALLS;
-			} else {
-				fprintf(stderr, "sockspan: invalid --hooks '%s' (expected auto, socket or syscalls)\n",
-					optarg);
+			if (parse_choice(optarg, "--hooks", hooks, N(hooks), &choice))
 				return -1;
-			}
+			o->hooks = choice;
 			break;
 		case OPT_VIEW:
-			if (strcmp(optarg, "tree") == 0) {
-				o->view = VIEW_MODE_TREE;
-			} else if (strcmp(optarg, "lines") == 0) {
-				o->view = VIEW_MODE_LINES;
-			} else {
-				fprintf(stderr, "sockspan: invalid --view '%s' (expected tree or lines)\n", optarg);
+			if (parse_choice(optarg, "--view", views, N(views), &choice))
 				return -1;
-			}
+			o->view = choice;
 			break;
 		case OPT_VIEW_GRACE:
 			if (parse_seconds(optarg, "--view-grace", 0, &o->view_grace_s))
 				return -1;
 			break;
 		case OPT_COLOR:
-			if (strcmp(optarg, "auto") == 0) {
-				o->color = VIEW_COLOR_AUTO;
-			} else if (strcmp(optarg, "always") == 0) {
-				o->color = VIEW_COLOR_ALWAYS;
-			} else if (strcmp(optarg, "never") == 0) {
-				o->color = VIEW_COLOR_NEVER;
-			} else {
-				fprintf(stderr, "sockspan: invalid --color '%s' (expected auto, always or never)\n",
-					optarg);
+			if (parse_choice(optarg, "--color", colors, N(colors), &choice))
 				return -1;
-			}
+			o->color = choice;
 			break;
 		case OPT_NOT:
 			negate = true;
