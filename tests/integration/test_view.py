@@ -239,3 +239,16 @@ def test_stats_lines_while_running_and_the_report_on_exit(sockspan, py_server):
     assert stats and all(STATS_LINE.match(l) for l in stats), stats
     assert any(l.startswith("sockspan: 1 spans; events:") for l in err), err
     assert len(ss.spans) == 1 and c["status"] == 200
+
+
+def test_open_traces_are_shown_at_exit(py_server, tmp_path):
+    """A trace still in its grace period when sockspan stops is shown on the way out; a trace of
+    one span is one line, its time in place of the offset."""
+    out = tmp_path / "one.jsonl"
+    with PtySockspan(["-p", py_server.pid, "--view", "tree", "--view-grace", "3600", "-o", out], cols=80) as ss:
+        curl(py_server.url("/status/404"))
+        wait_until(lambda: len(spans_of(out)) == 1 or None, STEP_TIMEOUT, "the span in the -o file")
+        assert ss.text() == ""  # an hour of grace: nothing yet
+    lines = ss.text().splitlines()
+    assert len(lines) == 1 and re.fullmatch(
+        r" \d\d:\d\d:\d\d it-httpd SERVER get /status/\{id\} +404 +[0-9.]+(µs|ms|s)", ANSI.sub("", lines[0])), lines
