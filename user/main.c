@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "capture/capture.h"
 #include "capture/clock.h"
@@ -19,6 +20,8 @@
 #include "options.h"
 #include "pipeline.h"
 #include "stats.h"
+#include "view/view_out.h"
+#include "view/view_replay.h"
 
 #define POLL_MS 100
 /* Free memory the allocator may keep before it is given back to the system. */
@@ -150,12 +153,94 @@ static void say_ready(const struct options *o, enum capture_hooks h)
 		fprintf(stderr, "sockspan: ready: tracing every process on this node (%s)\n", hooks);
 }
 
+/* What --stats compares with: the counters at the last line. */
+struct stats_mark {
+	uint64_t ns, events, spans;
+};
+
+/* --stats: one line of rates since the last one and drops so far. */
+static void stats_line(struct stats_mark *m, uint64_t now_ns, const struct capture *cap,
+		       const struct sockspan_stats *stats, const struct view_out *view, struct zipkin_exporter *e)
+{
+	uint64_t k[SS_CNT__MAX];
+	double secs = (now_ns - m->ns) / 1e9;
+	struct zipkin_exporter_stats es = {};
+
+	capture_counters(cap, k);
+	if (e)
+		zipkin_exporter_stats(e, &es);
+	fprintf(stderr,
+		"sockspan: stats: %.0f events/s, %.0f spans/s, %zu traces open; dropped so far: %llu events "
+		"(ring buffer full), %llu connections evicted, %llu exchanges untracked, %llu view spans; "
+		"export: %llu queued, %llu dropped\n",
+		(k[SS_CNT_EVENTS] - m->events) / secs, (stats->spans - m->spans) / secs,
+		view->store ? view_store_open_traces(view->store) : 0, (unsigned long long)k[SS_CNT_RINGBUF_LOST],
+		(unsigned long long)stats->conns_evicted, (unsigned long long)stats->exchanges_untracked,
+		view->store ? (unsigned long long)view_store_stats(view->store)->spans_dropped : 0ull,
+		(unsigned long long)es.queue.spans,
+		(unsigned long long)(es.queue.dropped_full + es.dropped_retries + es.dropped_rejected));
+	*m = (struct stats_mark){ now_ns, k[SS_CNT_EVENTS], stats->spans };
+}
+
+/* What stdout shows (view_term.h): the tree on a terminal, lines elsewhere,
+ * nothing when the spans go to a file or a collector, unless asked. */
+static enum view_mode stdout_view(const struct options *o)
+{
+	if (o->view != VIEW_MODE_AUTO)
+		return o->view;
+	if (o->output || o->zipkin_url)
+		return VIEW_MODE_OFF;
+	return isatty(STDOUT_FILENO) ? VIEW_MODE_TREE : VIEW_MODE_LINES;
+}
+
+/* fn as a sink of the builder, behind the filters when there are any. */
+static void add_sink(struct pipeline *p, const struct options *o, struct view_filter_sink *fs, span_sink_fn fn,
+		     void *ctx)
+{
+	if (view_filter_active(&o->filter)) {
+		*fs = (struct view_filter_sink){ &o->filter, fn, ctx };
+		fn = view_filter_sink_write;
+		ctx = fs;
+	}
+	span_builder_add_sink(&p->builder, fn, ctx);
+}
+
+/* An output (path: as span_output_open says) as a sink. */
+static int start_output(struct span_output *out, const char *path, struct pipeline *p, const struct options *o,
+			struct view_filter_sink *fs)
+{
+	char err[512];
+
+	if (span_output_open(out, path, err, sizeof(err))) {
+		fprintf(stderr, "sockspan: %s\n", err);
+		return -1;
+	}
+	add_sink(p, o, fs, span_output_write, out);
+	return 0;
+}
+
+/* The tree view on stdout, following the terminal's width. */
+static int start_view(struct view_out *v, const struct options *o, struct pipeline *p)
+{
+	struct view_style style = { view_term_width(STDOUT_FILENO), view_term_color(o->color, STDOUT_FILENO) };
+	struct view_store_opts so = { .grace_us = (uint64_t)(o->view_grace_s * 1e6) };
+
+	if (view_out_init(v, stdout, &o->filter, &style, &so, clock_mono_now_ns() / 1000))
+		return -1;
+	v->width_fd = STDOUT_FILENO;
+	span_builder_add_sink(&p->builder, view_out_span, v);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct options opts;
 	static struct sockspan_stats stats;
 	struct capture_opts copts = {};
-	struct span_output out = {};
+	struct span_output out = {}, lines = {};
+	struct view_out view = {};
+	struct view_filter_sink filtered[SPAN_BUILDER_MAX_SINKS];
+	enum view_mode mode;
 	static struct pipeline pipe;
 	struct pipeline_opts popts = {};
 	struct capture *cap = NULL;
@@ -164,12 +249,20 @@ int main(int argc, char **argv)
 	struct metrics_server *metrics = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t start_ns, last_sync_ns;
+	struct stats_mark mark = {};
 	char err[512];
 	int ret = 1, r;
 
 	r = options_parse(argc, argv, &opts);
 	if (r)
 		return r > 0 ? 0 : 2;
+	/* No BPF, no privilege: a file of spans shown as trees. */
+	if (opts.replay) {
+		struct view_style style = { view_term_width(STDOUT_FILENO),
+					    view_term_color(opts.color, STDOUT_FILENO) };
+
+		return view_replay(opts.replay_path, &opts.filter, &style, stdout, stderr);
+	}
 	/* From the start: a stop asked for during the attach still ends with
 	 * the report and exit 0. SA_RESTART: it must not fail the load. */
 	sa.sa_flags = SA_RESTART;
@@ -184,20 +277,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sockspan: out of memory\n");
 		goto cleanup;
 	}
-	/* With a collector, stdout stays quiet unless -o asks for a copy. */
-	if (!opts.zipkin_url || opts.output) {
-		if (span_output_open(&out, opts.output, err, sizeof(err))) {
-			fprintf(stderr, "sockspan: %s\n", err);
-			goto cleanup;
-		}
-		span_builder_add_sink(&pipe.builder, span_output_write, &out);
+	/* -o: JSON; stdout: a view, unless -o or a collector took the spans. */
+	mode = stdout_view(&opts);
+	if (opts.output && start_output(&out, opts.output, &pipe, &opts, &filtered[0]))
+		goto cleanup;
+	if (mode == VIEW_MODE_LINES && start_output(&lines, NULL, &pipe, &opts, &filtered[1]))
+		goto cleanup;
+	if (mode == VIEW_MODE_TREE && start_view(&view, &opts, &pipe)) {
+		fprintf(stderr, "sockspan: out of memory\n");
+		goto cleanup;
 	}
 	/* Before any other thread: libcurl's global set-up is not thread-safe. */
 	if (opts.zipkin_url) {
 		exporter = start_exporter(&opts);
 		if (!exporter)
 			goto cleanup;
-		span_builder_add_sink(&pipe.builder, export_span, exporter);
+		add_sink(&pipe, &opts, &filtered[2], export_span, exporter);
 	}
 	if (opts.metrics_addr) {
 		metrics = metrics_server_start(opts.metrics_addr, exporter, err, sizeof(err));
@@ -231,7 +326,7 @@ int main(int argc, char **argv)
 	if (!stop)
 		say_ready(&opts, capture_hooks(cap));
 
-	start_ns = last_sync_ns = clock_mono_now_ns();
+	start_ns = last_sync_ns = mark.ns = clock_mono_now_ns();
 	while (!stop) {
 		uint64_t now;
 
@@ -246,8 +341,14 @@ int main(int argc, char **argv)
 		pipeline_tick(&pipe, now);
 		if (out.f)
 			span_output_flush(&out);
+		if (lines.f)
+			span_output_flush(&lines);
+		if (view.store)
+			view_out_tick(&view, now / 1000);
 		if (metrics)
 			publish(metrics, cap, pipe.tracker, &stats);
+		if (opts.stats_s > 0 && now - mark.ns >= (uint64_t)(opts.stats_s * 1e9))
+			stats_line(&mark, now, cap, &stats, &view, exporter);
 		if (opts.duration_s > 0 && now - start_ns >= (uint64_t)(opts.duration_s * 1e9))
 			break;
 		/* Each second: the clock, and the cgroups made or removed under
@@ -269,6 +370,8 @@ int main(int argc, char **argv)
 	 * those queued for the collector get until the flush deadline. */
 	capture_drain(cap);
 	pipeline_flush(&pipe);
+	if (view.store)
+		view_out_flush(&view);
 	if (metrics) {
 		publish(metrics, cap, pipe.tracker, &stats);
 		metrics_server_set_capture(metrics, NULL);
@@ -278,6 +381,8 @@ int main(int argc, char **argv)
 	report(cap, pipe.tracker, &stats);
 	if (exporter)
 		report_export(exporter);
+	if (view.store)
+		view_out_report(&view, stderr);
 	ret = 0;
 cleanup:
 	metrics_server_stop(metrics);
@@ -285,5 +390,7 @@ cleanup:
 	zipkin_exporter_free(exporter);
 	pipeline_free(&pipe);
 	span_output_close(&out);
+	span_output_close(&lines);
+	view_out_free(&view);
 	return ret;
 }

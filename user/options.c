@@ -12,11 +12,13 @@
 #include <linux/magic.h>
 
 #include "sockspan_event.h"
+#include "view/view_store.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: sockspan [OPTIONS]\n"
+		"       sockspan view FILE|- [VIEW OPTIONS]   show recorded Zipkin v2 JSON spans as trees\n"
 		"Trace HTTP/1.x, HTTP/2, gRPC and Redis requests of the processes on this node\n"
 		"from their socket reads and writes (eBPF), and print one span per\n"
 		"request/response, or send them to a Zipkin collector.\n"
@@ -38,6 +40,25 @@ static void usage(FILE *f)
 		"      --ignore-sampling    also make the spans of requests marked not sampled\n"
 		"                           (x-b3-sampled: 0, b3: 0, traceparent flags 00)\n"
 		"  -v, --verbose            show libbpf's messages (the verifier's log on failure)\n"
+		"\n"
+		"View (stdout), also for 'sockspan view':\n"
+		"      --view tree|lines    one tree per trace, shown once its spans stop coming for\n"
+		"                           the grace period; or one line per span. Default: tree on\n"
+		"                           a terminal, lines elsewhere, none with -o or --zipkin\n"
+		"      --view-grace SECONDS  wait this long for late spans of a trace (default 1)\n"
+		"      --color auto|always|never  colour errors (auto: on a terminal, unless NO_COLOR)\n"
+		"Filters, on what is shown and exported: kinds are ANDed, repeats of one kind ORed;\n"
+		"a trace passes when one of its spans matches (a line or an export: the span itself):\n"
+		"      --protocol http1|http2|grpc|redis\n"
+		"      --min-duration DURATION  e.g. 50ms, 1.5s, 200us\n"
+		"      --errors             a span with an error (5xx, gRPC error, Redis error, reset)\n"
+		"      --status CODE        an HTTP status or class (404, 5xx) or a gRPC code\n"
+		"      --service NAME       the span's service name\n"
+		"      --path-prefix PATH   the start of the HTTP path or gRPC method\n"
+		"      --trace-id ID        16 or 32 hex digits\n"
+		"      --not                negates the filter option after it, e.g. --not --service x\n"
+		"      --sample-rate F      keep this fraction of traces, decided by trace id alone,\n"
+		"                           so every sockspan keeps the same ones\n"
 		"  -h, --help               this help\n"
 		"  -V, --version            print the version\n"
 		"\n"
@@ -55,6 +76,8 @@ static void usage(FILE *f)
 		"      --retry-timeout SECONDS  retry a failing batch this long, then drop it (default %g)\n"
 		"      --flush-timeout SECONDS  time to send what is queued on exit (default %g)\n"
 		"\n"
+		"      --stats SECONDS      a line of counters on stderr this often (rates, traces open,\n"
+		"                           drops, export backlog); the full report comes on exit\n"
 		"      --metrics ADDR       serve /metrics (Prometheus), /healthz and /readyz on ADDR:\n"
 		"                           :PORT, HOST:PORT or [IPV6]:PORT, e.g. :9464\n"
 		"\n"
@@ -64,7 +87,9 @@ static void usage(FILE *f)
 		"  sockspan                          # every process on this node\n"
 		"  sockspan --pid 1234 -o -          # one process, Zipkin JSON on stdout\n"
 		"  sockspan -p 1234 -p 5678 -d 60 -o spans.json\n"
-		"  sockspan --zipkin http://127.0.0.1:9411/api/v2/spans --metrics :9464\n",
+		"  sockspan --zipkin http://127.0.0.1:9411/api/v2/spans --metrics :9464\n"
+		"  sockspan --errors --min-duration 100ms  # slow or failing traces, as trees\n"
+		"  sockspan view spans.json --not --protocol redis\n",
 		SS_PAYLOAD_MAX, SS_PAYLOAD_DEFAULT, RINGBUF_DEFAULT_MB, BATCH_BYTES_DEFAULT,
 		BATCH_INTERVAL_DEFAULT_S, QUEUE_SPANS_DEFAULT, QUEUE_BYTES_DEFAULT, RETRY_TIMEOUT_DEFAULT_S,
 		FLUSH_TIMEOUT_DEFAULT_S);
@@ -138,12 +163,57 @@ static int add_cgroup(struct options *o, const char *path)
 	return 0;
 }
 
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* arg as the index of its name in names (n entries, NULL ones not choices);
+ * -1 with a message listing the choices otherwise. */
+static int parse_choice(const char *arg, const char *what, const char *const *names, size_t n, int *out)
+{
+	size_t said = 0, left = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (names[i] && strcmp(arg, names[i]) == 0) {
+			*out = (int)i;
+			return 0;
+		}
+		left += names[i] != NULL;
+	}
+	fprintf(stderr, "sockspan: invalid %s '%s' (expected", what, arg);
+	for (size_t i = 0; i < n; i++) {
+		if (!names[i])
+			continue;
+		said++;
+		fprintf(stderr, "%s%s", said == 1 ? " " : said == left ? " or " : ", ", names[i]);
+	}
+	fprintf(stderr, ")\n");
+	return -1;
+}
+
+/* "sockspan view FILE": one file, and none of the options that capture or export. */
+static int check_replay(struct options *o, int argc, char **argv)
+{
+	if (optind + 1 != argc) {
+		fprintf(stderr, "sockspan: view takes one FILE ('-': stdin)\n");
+		return -1;
+	}
+	if (o->npids || o->ncgroup_dirs || o->output || o->zipkin_url || o->metrics_addr || o->duration_s || o->stats_s ||
+	    o->view == VIEW_MODE_LINES) {
+		fprintf(stderr, "sockspan: view takes only --color, --view tree and filter options\n");
+		return -1;
+	}
+	o->replay_path = argv[optind];
+	return 0;
+}
+
 int options_parse(int argc, char **argv, struct options *o)
 {
 	enum {
 		OPT_MAX_PAYLOAD = 256, OPT_RINGBUF_MB, OPT_ZIPKIN_HEADER, OPT_ZIPKIN_ENCODING, OPT_NO_COMPRESS,
 		OPT_BATCH_BYTES, OPT_BATCH_INTERVAL, OPT_QUEUE_SPANS, OPT_QUEUE_BYTES, OPT_RETRY_TIMEOUT,
 		OPT_FLUSH_TIMEOUT, OPT_METRICS, OPT_REDIS_STATEMENT, OPT_ZIPKIN_CA, OPT_IGNORE_SAMPLING, OPT_HOOKS,
+		OPT_VIEW, OPT_VIEW_GRACE, OPT_COLOR, OPT_NOT, OPT_SAMPLE_RATE, OPT_STATS,
+		/* One per enum view_filter_kind, in its order. */
+		OPT_FILTER,
 	};
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -169,18 +239,47 @@ int options_parse(int argc, char **argv, struct options *o)
 		{ "redis-statement", no_argument, NULL, OPT_REDIS_STATEMENT },
 		{ "ignore-sampling", no_argument, NULL, OPT_IGNORE_SAMPLING },
 		{ "hooks", required_argument, NULL, OPT_HOOKS },
+		{ "view", required_argument, NULL, OPT_VIEW },
+		{ "view-grace", required_argument, NULL, OPT_VIEW_GRACE },
+		{ "color", required_argument, NULL, OPT_COLOR },
+		{ "not", no_argument, NULL, OPT_NOT },
+		{ "sample-rate", required_argument, NULL, OPT_SAMPLE_RATE },
+		{ "stats", required_argument, NULL, OPT_STATS },
+		{ "protocol", required_argument, NULL, OPT_FILTER + VIEW_FILTER_PROTOCOL },
+		{ "min-duration", required_argument, NULL, OPT_FILTER + VIEW_FILTER_MIN_DURATION },
+		{ "errors", no_argument, NULL, OPT_FILTER + VIEW_FILTER_ERRORS },
+		{ "status", required_argument, NULL, OPT_FILTER + VIEW_FILTER_STATUS },
+		{ "service", required_argument, NULL, OPT_FILTER + VIEW_FILTER_SERVICE },
+		{ "path-prefix", required_argument, NULL, OPT_FILTER + VIEW_FILTER_PATH_PREFIX },
+		{ "trace-id", required_argument, NULL, OPT_FILTER + VIEW_FILTER_TRACE_ID },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
-	int opt;
-	char *end;
+	static const char *const encodings[] = { [ZIPKIN_JSON] = "json", [ZIPKIN_PROTO3] = "proto3" };
+	static const char *const hooks[] = {
+		[CAPTURE_HOOKS_AUTO] = "auto", [CAPTURE_HOOKS_SOCKET] = "socket", [CAPTURE_HOOKS_SYSCALLS] = "syscalls",
+	};
+	static const char *const views[] = { [VIEW_MODE_TREE] = "tree", [VIEW_MODE_LINES] = "lines" };
+	static const char *const colors[] = {
+		[VIEW_COLOR_AUTO] = "auto", [VIEW_COLOR_ALWAYS] = "always", [VIEW_COLOR_NEVER] = "never",
+	};
+	int opt, choice;
+	char *end, err[256];
+	bool negate = false;
 
+	/* "sockspan view FILE": the options after "view" are parsed alike. */
+	o->replay = argc > 1 && strcmp(argv[1], "view") == 0;
+	if (o->replay) {
+		argc--;
+		argv++;
+	}
 	o->max_payload = SS_PAYLOAD_DEFAULT;
 	o->ringbuf_mb = RINGBUF_DEFAULT_MB;
-	o->zipkin_url = getenv("SOCKSPAN_ZIPKIN_URL");
+	o->zipkin_url = o->replay ? NULL : getenv("SOCKSPAN_ZIPKIN_URL");
 	if (o->zipkin_url && !*o->zipkin_url)
 		o->zipkin_url = NULL;
+	o->view_grace_s = VIEW_GRACE_DEFAULT_US / 1e6;
 	o->batch_bytes = BATCH_BYTES_DEFAULT;
 	o->batch_interval_s = BATCH_INTERVAL_DEFAULT_S;
 	o->queue_spans = QUEUE_SPANS_DEFAULT;
@@ -188,6 +287,18 @@ int options_parse(int argc, char **argv, struct options *o)
 	o->retry_timeout_s = RETRY_TIMEOUT_DEFAULT_S;
 	o->flush_timeout_s = FLUSH_TIMEOUT_DEFAULT_S;
 	while ((opt = getopt_long(argc, argv, "p:c:o:s:d:z:vhV", longopts, NULL)) != -1) {
+		if (negate && (opt < OPT_FILTER || opt >= OPT_FILTER + VIEW_FILTER__COUNT)) {
+			fprintf(stderr, "sockspan: --not goes right before a filter option\n");
+			return -1;
+		}
+		if (opt >= OPT_FILTER && opt < OPT_FILTER + VIEW_FILTER__COUNT) {
+			if (view_filter_add(&o->filter, opt - OPT_FILTER, optarg, negate, err, sizeof(err))) {
+				fprintf(stderr, "sockspan: %s\n", err);
+				return -1;
+			}
+			negate = false;
+			continue;
+		}
 		switch (opt) {
 		case 'p':
 			if (add_pid(o, optarg))
@@ -248,15 +359,9 @@ int options_parse(int argc, char **argv, struct options *o)
 			o->zipkin_ca = optarg;
 			break;
 		case OPT_ZIPKIN_ENCODING:
-			if (strcmp(optarg, "json") == 0) {
-				o->encoding = ZIPKIN_JSON;
-			} else if (strcmp(optarg, "proto3") == 0) {
-				o->encoding = ZIPKIN_PROTO3;
-			} else {
-				fprintf(stderr, "sockspan: invalid --zipkin-encoding '%s' (expected json or proto3)\n",
-					optarg);
+			if (parse_choice(optarg, "--zipkin-encoding", encodings, N(encodings), &choice))
 				return -1;
-			}
+			o->encoding = choice;
 			break;
 		case OPT_NO_COMPRESS:
 			o->no_compress = true;
@@ -295,15 +400,34 @@ int options_parse(int argc, char **argv, struct options *o)
 			o->ignore_sampling = true;
 			break;
 		case OPT_HOOKS:
-			if (strcmp(optarg, "auto") == 0) {
-				o->hooks = CAPTURE_HOOKS_AUTO;
-			} else if (strcmp(optarg, "socket") == 0) {
-				o->hooks = CAPTURE_HOOKS_SOCKET;
-			} else if (strcmp(optarg, "syscalls") == 0) {
-				o->hooks = CAPTURE_HOOKS_SYSCALLS;
-			} else {
-				fprintf(stderr, "sockspan: invalid --hooks '%s' (expected auto, socket or syscalls)\n",
-					optarg);
+			if (parse_choice(optarg, "--hooks", hooks, N(hooks), &choice))
+				return -1;
+			o->hooks = choice;
+			break;
+		case OPT_VIEW:
+			if (parse_choice(optarg, "--view", views, N(views), &choice))
+				return -1;
+			o->view = choice;
+			break;
+		case OPT_VIEW_GRACE:
+			if (parse_seconds(optarg, "--view-grace", 0, &o->view_grace_s))
+				return -1;
+			break;
+		case OPT_COLOR:
+			if (parse_choice(optarg, "--color", colors, N(colors), &choice))
+				return -1;
+			o->color = choice;
+			break;
+		case OPT_NOT:
+			negate = true;
+			break;
+		case OPT_STATS:
+			if (parse_seconds(optarg, "--stats", 0.1, &o->stats_s))
+				return -1;
+			break;
+		case OPT_SAMPLE_RATE:
+			if (view_filter_set_sample_rate(&o->filter, optarg, err, sizeof(err))) {
+				fprintf(stderr, "sockspan: %s\n", err);
 				return -1;
 			}
 			break;
@@ -318,8 +442,18 @@ int options_parse(int argc, char **argv, struct options *o)
 			return -1;
 		}
 	}
+	if (negate) {
+		fprintf(stderr, "sockspan: --not goes right before a filter option\n");
+		return -1;
+	}
+	if (o->replay)
+		return check_replay(o, argc, argv);
 	if (optind < argc) {
 		fprintf(stderr, "sockspan: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	if (o->view != VIEW_MODE_AUTO && o->output && strcmp(o->output, "-") == 0) {
+		fprintf(stderr, "sockspan: --view and -o - both want stdout\n");
 		return -1;
 	}
 	return 0;

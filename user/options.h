@@ -9,6 +9,8 @@
 
 #include "capture/capture.h"
 #include "export/zipkin_exporter.h"
+#include "view/view_filter.h"
+#include "view/view_term.h"
 
 #define SOCKSPAN_VERSION "0.1.0"
 /* --pid may be given this many times (the kernel filter map holds 1024). */
@@ -58,10 +60,19 @@ struct options {
 	bool redis_statement;
 	bool ignore_sampling;
 	enum capture_hooks hooks;
+	/* The view (#10). replay: `sockspan view FILE`, FILE in replay_path. */
+	bool replay;
+	const char *replay_path;
+	enum view_mode view;
+	enum view_color color;
+	double view_grace_s;
+	struct view_filter filter;
+	double stats_s;       /* --stats: a line of counters on stderr this often; 0: none */
 };
 
-/* Fills o from argv. Returns 0 to go on, 1 to exit successfully (--help,
- * --version: printed), -1 on a bad option (said on stderr). */
+/* Fills o from argv ("sockspan view FILE [OPTIONS]" sets replay). Returns 0
+ * to go on, 1 to exit successfully (--help, --version: printed), -1 on a bad
+ * option (said on stderr). */
 int options_parse(int argc, char **argv, struct options *o);
 
 #endif

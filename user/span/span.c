@@ -104,6 +104,22 @@ size_t span_copy_utf8(char *dst, size_t cap, const char *src, size_t len)
 	return o;
 }
 
+size_t span_copy_safe(char *dst, size_t cap, const char *src, size_t len)
+{
+	size_t n = span_copy_utf8(dst, cap, src, len), o = 0;
+	uint32_t cp;
+
+	for (size_t i = 0; i < n;) {
+		size_t k = span_unsafe_char(dst + i, n - i, &cp);
+
+		dst[o++] = k ? '?' : dst[i];
+		i += k ? k : 1;
+	}
+	if (cap)
+		dst[o] = '\0';
+	return o;
+}
+
 size_t span_unsafe_char(const char *p, size_t n, uint32_t *cp)
 {
 	const unsigned char *u = (const unsigned char *)p;

@@ -112,4 +112,11 @@ int span_endpoint_ip(const struct span_endpoint *e, const uint8_t **addr);
  */
 size_t span_copy_utf8(char *dst, size_t cap, const char *src, size_t len);
 
+/*
+ * span_copy_utf8, then every character span_unsafe_char names made '?':
+ * text that cannot fool a terminal (text lines, the tree view). Returns the
+ * length written (without NUL).
+ */
+size_t span_copy_safe(char *dst, size_t cap, const char *src, size_t len);
+
 #endif /* SOCKSPAN_SPAN_H */

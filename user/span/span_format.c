@@ -51,19 +51,7 @@ static size_t copy_field(char *dst, size_t cap, const char *field, size_t field_
  * (span_unsafe_char) become '?', an empty field becomes "-". */
 static const char *text_field(char *buf, size_t cap, const char *field, size_t field_size)
 {
-	size_t n = copy_field(buf, cap, field, field_size), o = 0;
-	uint32_t cp;
-
-	if (n == 0)
-		return "-";
-	for (size_t i = 0; i < n;) {
-		size_t k = span_unsafe_char(buf + i, n - i, &cp);
-
-		buf[o++] = k ? '?' : buf[i];
-		i += k ? k : 1;
-	}
-	buf[o] = '\0';
-	return buf;
+	return span_copy_safe(buf, cap, field, strnlen(field, field_size)) ? buf : "-";
 }
 
 int span_format_text(FILE *out, const struct span *s)

@@ -2,6 +2,7 @@
 
     chain_http.py --host IP [--port 0] --comm NAME --propagate none|b3|xrid|zipkin
                   [--call http://IP:PORT | --call redis://IP:PORT]... [--zipkin-file PATH]
+                  [--fail N]... [--slow N]...
 
 Prints "listening <port>" once it accepts connections. Keep-alive on.
 
@@ -13,19 +14,23 @@ with the trace headers --propagate says (see chainlib), then answers 200 with JS
      "calls": [{"to": "http", "sent": {...}, "status": 200, "reply": {...downstream's JSON}},
                {"to": "redis", "key": "key:<n>", "value": "..."}]}
 A call that fails answers 502 with {"error": ...}; nothing is retried (a retry would be
-one more request for the agent to see). zipkin: the spans go to --zipkin-file, written
+one more request for the agent to see). --fail N: GET /chain/N makes its calls, then answers
+500 (so its caller answers 502). --slow N: GET /chain/N sleeps SLOW_SECONDS before its calls
+(before: every span of the request ends after the sleep, within moments of each other). zipkin: the spans go to --zipkin-file, written
 before the answer is sent. Anything else: 404.
 """
 import http.client
 import json
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from applib import serve_http, set_comm
 from chainlib import TIMEOUT, Chain, Zipkin, service_args
 
 NAME = "get /chain/{id}"
+SLOW_SECONDS = 1.0
 
 
 class HttpChain(Chain):
@@ -58,6 +63,7 @@ class HttpChain(Chain):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     chain = None  # set in main
+    fail = slow = ()  # request numbers, set in main
 
     def log_message(self, fmt, *args):
         pass  # stdout is our control channel
@@ -75,6 +81,8 @@ class Handler(BaseHTTPRequestHandler):
         if len(parts) != 2 or parts[0] != "chain" or not parts[1].isdigit():
             return self._send(404, {"error": "not found"})
         n, pairs = int(parts[1]), list(self.headers.items())
+        if n in self.slow:
+            time.sleep(SLOW_SECONDS)
         try:
             if self.chain.propagate == "zipkin":
                 with self.chain.zipkin.server(NAME, pairs):
@@ -83,7 +91,7 @@ class Handler(BaseHTTPRequestHandler):
                 payload = self.chain.run(n, pairs)
         except Exception as e:  # the caller sees it; the test decides
             return self._send(502, {"error": f"{type(e).__name__}: {e}"})
-        return self._send(200, payload)
+        return self._send(500 if n in self.fail else 200, payload)
 
 
 class Server(ThreadingHTTPServer):
@@ -91,8 +99,10 @@ class Server(ThreadingHTTPServer):
 
 
 def main():
-    args = service_args()
+    args = service_args(extra=(("--fail", {"type": int, "action": "append", "default": []}),
+                               ("--slow", {"type": int, "action": "append", "default": []})))
     set_comm(args.comm)
+    Handler.fail, Handler.slow = frozenset(args.fail), frozenset(args.slow)
     srv = Server((args.host, args.port), Handler)
     port = srv.server_address[1]
     zipkin = Zipkin(args.comm, args.host, port, args.zipkin_file) if args.zipkin_file else None

@@ -122,9 +122,9 @@ class ChainRig:
         self.started.append(obj)
         return obj
 
-    def http(self, label, propagate, calls):
+    def http(self, label, propagate, calls, extra=()):
         return self._keep(ChainService(getattr(self.pods, label), "chain_http.py", "http", propagate,
-                                       calls, zipkin_file=self._zipkin_file(label, propagate)))
+                                       calls, extra=extra, zipkin_file=self._zipkin_file(label, propagate)))
 
     def grpc(self, label, propagate, calls):
         return self._keep(ChainService(getattr(self.pods, label), "chain_grpc.py", "grpc", propagate,
