@@ -342,6 +342,6 @@ Test(k8s_pod, every_truncation_and_non_objects_are_refused)
 	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++)
 		cr_expect_eq(k8s_pod_parse(junk[i], strlen(junk[i]), NULL, &p, err, sizeof(err)), -1, "%s", junk[i]);
 	cr_expect_eq(k8s_pod_parse(buf, K8S_OBJECT_MAX + 1, NULL, &p, err, sizeof(err)), -1);
-	cr_expect(strstr(err, "larger"), "%s", err);
+	cr_expect(strstr(err, "too large"), "%s", err);
 	free(buf);
 }

@@ -93,12 +93,12 @@ int k8s_fail(char *err, size_t errcap, const char *path, const char *what)
 	return -1;
 }
 
-cJSON *k8s_json_parse(const char *buf, size_t len, const char *what, char *err, size_t errcap)
+cJSON *k8s_json_parse(const char *buf, size_t len, size_t max, const char *what, char *err, size_t errcap)
 {
 	cJSON *root;
 
-	if (len > K8S_OBJECT_MAX) {
-		k8s_fail(err, errcap, what, "larger than K8S_OBJECT_MAX");
+	if (len > max) {
+		k8s_fail(err, errcap, what, "too large");
 		return NULL;
 	}
 	root = cJSON_ParseWithLength(buf, len);

@@ -13,9 +13,10 @@
 #define K8S_NAME_MAX 253  /* DNS-1123 subdomain: pod, node and owner names */
 #define K8S_LABEL_MAX 63  /* DNS-1123 label: namespaces, services, containers; label values */
 #define K8S_KIND_MAX 63   /* an owner's kind, e.g. "ReplicaSet" */
-/* An API object, a list page or a watch line is refused above this: a pod
- * is a few KiB, a page of 500 of them a few MiB. */
+/* An API object or a watch line is refused above this: a pod is a few KiB. */
 #define K8S_OBJECT_MAX (4u << 20)
+/* A list page (the client asks for K8S_LIST_LIMIT objects a page). */
+#define K8S_LIST_MAX (32u << 20)
 /* Reasons for refusing an object: a field's path and what is wrong with it. */
 #define K8S_ERR_MAX 160
 
@@ -55,9 +56,9 @@ const cJSON *k8s_object(const cJSON *obj, const char *key);
 const cJSON *k8s_array(const cJSON *obj, const char *key);
 const char *k8s_string(const cJSON *obj, const char *key);
 
-/* len bytes of JSON (at most K8S_OBJECT_MAX) decoded: the tree (cJSON_Delete
- * it), or NULL with a reason naming what in err. */
-cJSON *k8s_json_parse(const char *buf, size_t len, const char *what, char *err, size_t errcap);
+/* len bytes of JSON (at most max) decoded: the tree (cJSON_Delete it), or
+ * NULL with a reason naming what in err. */
+cJSON *k8s_json_parse(const char *buf, size_t len, size_t max, const char *what, char *err, size_t errcap);
 
 /* Sets err to "<path>: <what>"; returns -1 (for "return k8s_fail(...)"). */
 int k8s_fail(char *err, size_t errcap, const char *path, const char *what);

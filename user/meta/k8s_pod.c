@@ -263,7 +263,7 @@ int k8s_pod_from_json(const cJSON *obj, const struct k8s_pod_opts *opts, struct 
 int k8s_pod_parse(const char *buf, size_t len, const struct k8s_pod_opts *opts, struct k8s_pod *out, char *err,
 		  size_t errcap)
 {
-	cJSON *root = k8s_json_parse(buf, len, "pod", err, errcap);
+	cJSON *root = k8s_json_parse(buf, len, K8S_OBJECT_MAX, "pod", err, errcap);
 	int r;
 
 	if (!root)

@@ -51,7 +51,7 @@ int k8s_service_from_json(const cJSON *obj, struct k8s_service *out, char *err, 
 
 int k8s_service_parse(const char *buf, size_t len, struct k8s_service *out, char *err, size_t errcap)
 {
-	cJSON *root = k8s_json_parse(buf, len, "service", err, errcap);
+	cJSON *root = k8s_json_parse(buf, len, K8S_OBJECT_MAX, "service", err, errcap);
 	int r;
 
 	if (!root)
@@ -75,7 +75,7 @@ int k8s_list_parse(const char *buf, size_t len, struct k8s_list *l, char *err, s
 	int r;
 
 	memset(l, 0, sizeof(*l));
-	l->root = k8s_json_parse(buf, len, "list", err, errcap);
+	l->root = k8s_json_parse(buf, len, K8S_LIST_MAX, "list", err, errcap);
 	if (!l->root)
 		return -1;
 	l->items = k8s_array(l->root, "items");
@@ -112,7 +112,7 @@ int k8s_watch_parse(const char *buf, size_t len, struct k8s_watch_event *ev, cha
 	int t = -1;
 
 	memset(ev, 0, sizeof(*ev));
-	ev->root = k8s_json_parse(buf, len, "watch event", err, errcap);
+	ev->root = k8s_json_parse(buf, len, K8S_OBJECT_MAX, "watch event", err, errcap);
 	if (!ev->root)
 		return -1;
 	type = k8s_string(ev->root, "type");

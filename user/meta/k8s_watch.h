@@ -27,7 +27,7 @@ int k8s_service_from_json(const cJSON *obj, struct k8s_service *out, char *err, 
 /* The same from len bytes of JSON (at most K8S_OBJECT_MAX). */
 int k8s_service_parse(const char *buf, size_t len, struct k8s_service *out, char *err, size_t errcap);
 
-/* A page of a list (PodList, ServiceList). */
+/* A page of a list (PodList, ServiceList), at most K8S_LIST_MAX bytes. */
 struct k8s_list {
 	cJSON *root;                   /* owned: k8s_list_free */
 	const cJSON *items;            /* an array in root */
