@@ -41,6 +41,16 @@ static void usage(FILE *f)
 		"  -h, --help               this help\n"
 		"  -V, --version            print the version\n"
 		"\n"
+		"Kubernetes (in a pod: from its service account; spans of pods are named after their\n"
+		"workloads, with k8s.* tags; peers that are pods or Services are named too):\n"
+		"      --kubeconfig FILE    reach the API server as this kubeconfig's current context\n"
+		"                           says (env: SOCKSPAN_KUBECONFIG)\n"
+		"      --node-name NAME     the pods of this node (default: $NODE_NAME, else the host name)\n"
+		"      --service-name-template TEMPLATE  a pod's service name from {namespace},\n"
+		"                           {workload}, {pod}, {container}, {label:KEY}\n"
+		"                           (default %s); the pod's annotation\n"
+		"                           " K8S_SERVICE_ANNOTATION " wins over it, -s over both\n"
+		"\n"
 		"Export to Zipkin (spans then go only there, unless -o is given too):\n"
 		"  -z, --zipkin URL         POST spans to this Zipkin v2 endpoint, e.g.\n"
 		"                           http://zipkin:9411/api/v2/spans (env: SOCKSPAN_ZIPKIN_URL)\n"
@@ -55,6 +65,7 @@ static void usage(FILE *f)
 		"      --retry-timeout SECONDS  retry a failing batch this long, then drop it (default %g)\n"
 		"      --flush-timeout SECONDS  time to send what is queued on exit (default %g)\n"
 		"\n"
+		"\n"
 		"      --metrics ADDR       serve /metrics (Prometheus), /healthz and /readyz on ADDR:\n"
 		"                           :PORT, HOST:PORT or [IPV6]:PORT, e.g. :9464\n"
 		"\n"
@@ -65,7 +76,7 @@ static void usage(FILE *f)
 		"  sockspan --pid 1234 -o -          # one process, Zipkin JSON on stdout\n"
 		"  sockspan -p 1234 -p 5678 -d 60 -o spans.json\n"
 		"  sockspan --zipkin http://127.0.0.1:9411/api/v2/spans --metrics :9464\n",
-		SS_PAYLOAD_MAX, SS_PAYLOAD_DEFAULT, RINGBUF_DEFAULT_MB, BATCH_BYTES_DEFAULT,
+		SS_PAYLOAD_MAX, SS_PAYLOAD_DEFAULT, RINGBUF_DEFAULT_MB, K8S_TEMPLATE_DEFAULT, BATCH_BYTES_DEFAULT,
 		BATCH_INTERVAL_DEFAULT_S, QUEUE_SPANS_DEFAULT, QUEUE_BYTES_DEFAULT, RETRY_TIMEOUT_DEFAULT_S,
 		FLUSH_TIMEOUT_DEFAULT_S);
 }
@@ -138,12 +149,21 @@ static int add_cgroup(struct options *o, const char *path)
 	return 0;
 }
 
+/* The variable's value, or NULL when unset or empty. */
+static const char *env_or_null(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
 int options_parse(int argc, char **argv, struct options *o)
 {
 	enum {
 		OPT_MAX_PAYLOAD = 256, OPT_RINGBUF_MB, OPT_ZIPKIN_HEADER, OPT_ZIPKIN_ENCODING, OPT_NO_COMPRESS,
 		OPT_BATCH_BYTES, OPT_BATCH_INTERVAL, OPT_QUEUE_SPANS, OPT_QUEUE_BYTES, OPT_RETRY_TIMEOUT,
 		OPT_FLUSH_TIMEOUT, OPT_METRICS, OPT_REDIS_STATEMENT, OPT_ZIPKIN_CA, OPT_IGNORE_SAMPLING, OPT_HOOKS,
+		OPT_KUBECONFIG, OPT_NODE_NAME, OPT_NAME_TEMPLATE,
 	};
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -169,24 +189,28 @@ int options_parse(int argc, char **argv, struct options *o)
 		{ "redis-statement", no_argument, NULL, OPT_REDIS_STATEMENT },
 		{ "ignore-sampling", no_argument, NULL, OPT_IGNORE_SAMPLING },
 		{ "hooks", required_argument, NULL, OPT_HOOKS },
+		{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG },
+		{ "node-name", required_argument, NULL, OPT_NODE_NAME },
+		{ "service-name-template", required_argument, NULL, OPT_NAME_TEMPLATE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	int opt;
-	char *end;
+	char *end, err[K8S_ERR_MAX];
 
 	o->max_payload = SS_PAYLOAD_DEFAULT;
 	o->ringbuf_mb = RINGBUF_DEFAULT_MB;
-	o->zipkin_url = getenv("SOCKSPAN_ZIPKIN_URL");
-	if (o->zipkin_url && !*o->zipkin_url)
-		o->zipkin_url = NULL;
+	o->zipkin_url = env_or_null("SOCKSPAN_ZIPKIN_URL");
 	o->batch_bytes = BATCH_BYTES_DEFAULT;
 	o->batch_interval_s = BATCH_INTERVAL_DEFAULT_S;
 	o->queue_spans = QUEUE_SPANS_DEFAULT;
 	o->queue_bytes = QUEUE_BYTES_DEFAULT;
 	o->retry_timeout_s = RETRY_TIMEOUT_DEFAULT_S;
 	o->flush_timeout_s = FLUSH_TIMEOUT_DEFAULT_S;
+	o->kubeconfig = env_or_null("SOCKSPAN_KUBECONFIG");
+	o->node_name = env_or_null("NODE_NAME");
+	k8s_template_parse(K8S_TEMPLATE_DEFAULT, &o->name_template, err, sizeof(err));
 	while ((opt = getopt_long(argc, argv, "p:c:o:s:d:z:vhV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
@@ -304,6 +328,27 @@ int options_parse(int argc, char **argv, struct options *o)
 			} else {
 				fprintf(stderr, "sockspan: invalid --hooks '%s' (expected auto, socket or syscalls)\n",
 					optarg);
+				return -1;
+			}
+			break;
+		case OPT_KUBECONFIG:
+			if (access(optarg, R_OK) != 0) {
+				fprintf(stderr, "sockspan: --kubeconfig %s: %s\n", optarg, strerror(errno));
+				return -1;
+			}
+			o->kubeconfig = optarg;
+			break;
+		case OPT_NODE_NAME:
+			if (!k8s_check(K8S_CHECK_SUBDOMAIN, optarg)) {
+				fprintf(stderr, "sockspan: invalid --node-name '%s' (expected a DNS-1123 subdomain)\n",
+					optarg);
+				return -1;
+			}
+			o->node_name = optarg;
+			break;
+		case OPT_NAME_TEMPLATE:
+			if (k8s_template_parse(optarg, &o->name_template, err, sizeof(err))) {
+				fprintf(stderr, "sockspan: invalid --service-name-template '%s': %s\n", optarg, err);
 				return -1;
 			}
 			break;

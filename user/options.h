@@ -9,6 +9,7 @@
 
 #include "capture/capture.h"
 #include "export/zipkin_exporter.h"
+#include "meta/k8s_name.h"
 
 #define SOCKSPAN_VERSION "0.1.0"
 /* --pid may be given this many times (the kernel filter map holds 1024). */
@@ -58,6 +59,9 @@ struct options {
 	bool redis_statement;
 	bool ignore_sampling;
 	enum capture_hooks hooks;
+	const char *kubeconfig;             /* --kubeconfig or $SOCKSPAN_KUBECONFIG; NULL: in-cluster if in a pod */
+	const char *node_name;              /* --node-name or $NODE_NAME; NULL: the host name */
+	struct k8s_template name_template;  /* --service-name-template, checked */
 };
 
 /* Fills o from argv. Returns 0 to go on, 1 to exit successfully (--help,

@@ -431,10 +431,13 @@ struct k8s_client *k8s_client_start(struct k8s_config *cfg, const char *node, st
 
 	if (strlen(node) > K8S_NAME_MAX || !k8s_check(K8S_CHECK_SUBDOMAIN, node)) {
 		snprintf(err, errcap, "kubernetes: node name '%s' is not a DNS-1123 subdomain", node);
+		k8s_config_free(cfg);
 		return NULL;
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(c = calloc(1, sizeof(*c)))) {
+	if (!(c = calloc(1, sizeof(*c))) || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		snprintf(err, errcap, "kubernetes: cannot initialise libcurl");
+		free(c);
+		k8s_config_free(cfg);
 		return NULL;
 	}
 	c->cfg = *cfg;

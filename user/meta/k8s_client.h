@@ -37,7 +37,7 @@ struct k8s_client_counters {
 struct k8s_client;
 
 /* Call before any other thread starts (it initialises libcurl). cfg is
- * taken (freed by k8s_client_stop); node: this node's name (the pods
+ * taken (freed by k8s_client_stop, or here on failure); node: this node's name (the pods
  * listed); pod_opts (labels to keep) must outlive the client. Returns NULL
  * with a reason in err. */
 struct k8s_client *k8s_client_start(struct k8s_config *cfg, const char *node, struct k8s_store *store,
