@@ -110,6 +110,8 @@ def test_workload_names_tags_and_peers(kube, sockspan, server, driver):
         "k8s.container.name": "driver", "k8s.node.name": NODE, "k8s.statefulset.name": "loadgen",
         "container.id": cli.cid}
     assert len(ss.spans) == 5, ss.spans  # nothing from outside the pods (the Service's backend is not in one)
+    pages = [q for kind, what, q in kube.api.requests if kind == "pods" and what == "list"]
+    assert [q.get("continue") is not None for q in pages] == [False, True], "two pods, one a page"
 
 
 def test_renamed_on_modified_and_back_to_the_process_name_on_deleted(kube, sockspan, server, driver):

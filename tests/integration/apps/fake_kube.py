@@ -39,7 +39,7 @@ def make_certs(d):
 
 
 class FakeKube:
-    def __init__(self, tmp_dir, token="sockspan-test-token", page_size=2):
+    def __init__(self, tmp_dir, token="sockspan-test-token", page_size=1):
         self.token = token
         self.page_size = page_size
         self.cond = threading.Condition()
