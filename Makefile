@@ -21,12 +21,12 @@ FUZZ_SMOKE_SECONDS ?= 10
 
 CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror
 CPPFLAGS := -Iinclude -Iuser -I$(BUILD)
-LDLIBS := -lbpf -lelf -lz -lcjson -lnghttp2 -lcurl -lprotobuf-c -lmicrohttpd -lpthread
+LDLIBS := -lbpf -lelf -lz -lcjson -lnghttp2 -lcurl -lprotobuf-c -lmicrohttpd -lyaml -lpthread
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # Everything make deps installs: build, run and test needs.
 DEB_PACKAGES := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
-	libcjson-dev libnghttp2-dev libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler \
+	libcjson-dev libnghttp2-dev libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler libyaml-dev \
 	libmicrohttpd-dev libcriterion-dev pkg-config curl iproute2 nginx wrk \
 	nghttp2-client nghttp2-server h2o redis-server redis-tools protobuf-compiler \
 	python3 python3-pytest python3-jsonschema python3-yaml python3-requests \

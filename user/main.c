@@ -17,6 +17,8 @@
 #include "export/span_output.h"
 #include "export/zipkin_exporter.h"
 #include "meta/cgroup_tree.h"
+#include "meta/k8s_client.h"
+#include "meta/k8s_meta.h"
 #include "options.h"
 #include "pipeline.h"
 #include "stats.h"
@@ -69,8 +71,83 @@ static struct zipkin_exporter *start_exporter(const struct options *o)
 	return e;
 }
 
+/* Kubernetes metadata: the API server when one is configured (--kubeconfig,
+ * or in a pod), and who the traced pods and peers are. */
+struct kube {
+	struct k8s_pod_opts pod_opts; /* the client reads it: lives as long */
+	struct k8s_store *store;      /* NULL: no API server */
+	struct k8s_client *client;
+	struct k8s_meta *meta;
+};
+
+/* Before any other thread (libcurl's set-up). Returns 0, or -1 (said). A
+ * pod without its service account's files, or an API server that does not
+ * answer, is no reason to stop: spans keep process names. */
+static int kube_start(struct kube *k, const struct options *o)
+{
+	struct k8s_config cfg;
+	char err[512], host[K8S_NAME_MAX + 1] = "";
+	const char *node = o->node_name;
+	int r = o->kubeconfig ? k8s_config_kubeconfig(&cfg, o->kubeconfig, err, sizeof(err))
+			      : k8s_config_in_cluster(&cfg, err, sizeof(err));
+
+	k->pod_opts = k8s_template_pod_opts(&o->name_template);
+	if (r < 0 && o->kubeconfig) {
+		fprintf(stderr, "sockspan: --kubeconfig %s\n", err);
+		return -1;
+	}
+	if (r < 0)
+		fprintf(stderr, "sockspan: kubernetes: %s: spans keep process names\n", err);
+	if (r == 0) {
+		if (!node) {
+			gethostname(host, sizeof(host) - 1);
+			node = host;
+		}
+		k->store = k8s_store_new(K8S_STORE_MAX_PODS, K8S_STORE_MAX_SERVICES);
+		if (!k->store) {
+			k8s_config_free(&cfg);
+			fprintf(stderr, "sockspan: out of memory\n");
+			return -1;
+		}
+		k->client = k8s_client_start(&cfg, node, k->store, &k->pod_opts, err, sizeof(err));
+		if (!k->client) {
+			fprintf(stderr, "sockspan: %s\n", err);
+			return -1;
+		}
+	}
+	k->meta = k8s_meta_new(k->store, &o->name_template);
+	if (!k->meta) {
+		fprintf(stderr, "sockspan: out of memory\n");
+		return -1;
+	}
+	return 0;
+}
+
+static void kube_stop(struct kube *k)
+{
+	k8s_client_stop(k->client);
+	k8s_meta_free(k->meta);
+	k8s_store_free(k->store);
+}
+
+static void kube_counters(const struct kube *k, struct metrics_k8s *out)
+{
+	struct k8s_store_stats st;
+	struct k8s_client_counters c;
+
+	if (!k->client)
+		return;
+	k8s_store_stats(k->store, &st);
+	k8s_client_counters(k->client, &c);
+	*out = (struct metrics_k8s){
+		.pods = st.pods, .services = st.services, .watch_restarts = c.watch_restarts, .relists = c.relists,
+		.api_errors = c.api_errors, .rejected = c.objects_rejected, .store_full = st.dropped_full,
+		.line_too_long = c.lines_too_long,
+	};
+}
+
 static void publish(struct metrics_server *m, const struct capture *cap, const struct conn_tracker *tracker,
-		    const struct sockspan_stats *stats)
+		    const struct sockspan_stats *stats, const struct kube *k)
 {
 	struct metrics_snapshot snap = {
 		.stats = *stats,
@@ -78,6 +155,7 @@ static void publish(struct metrics_server *m, const struct capture *cap, const s
 		.malformed = capture_malformed(cap),
 	};
 
+	kube_counters(k, &snap.k8s);
 	metrics_server_publish(m, &snap);
 }
 
@@ -243,6 +321,7 @@ int main(int argc, char **argv)
 	enum view_mode mode;
 	static struct pipeline pipe;
 	struct pipeline_opts popts = {};
+	static struct kube kube;
 	struct capture *cap = NULL;
 	static uint64_t cgroup_ids[MAX_CGROUPS];
 	struct zipkin_exporter *exporter = NULL;
@@ -270,7 +349,10 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (kube_start(&kube, &opts))
+		goto cleanup;
 	popts.service_name = opts.service_name;
+	popts.meta = kube.meta;
 	popts.redis_statement = opts.redis_statement;
 	popts.ignore_sampling = opts.ignore_sampling;
 	if (pipeline_init(&pipe, &popts, &stats)) {
@@ -346,7 +428,7 @@ int main(int argc, char **argv)
 		if (view.store)
 			view_out_tick(&view, now / 1000);
 		if (metrics)
-			publish(metrics, cap, pipe.tracker, &stats);
+			publish(metrics, cap, pipe.tracker, &stats, &kube);
 		if (opts.stats_s > 0 && now - mark.ns >= (uint64_t)(opts.stats_s * 1e9))
 			stats_line(&mark, now, cap, &stats, &view, exporter);
 		if (opts.duration_s > 0 && now - start_ns >= (uint64_t)(opts.duration_s * 1e9))
@@ -373,7 +455,7 @@ int main(int argc, char **argv)
 	if (view.store)
 		view_out_flush(&view);
 	if (metrics) {
-		publish(metrics, cap, pipe.tracker, &stats);
+		publish(metrics, cap, pipe.tracker, &stats, &kube);
 		metrics_server_set_capture(metrics, NULL);
 	}
 	if (exporter)
@@ -389,6 +471,7 @@ cleanup:
 	capture_free(cap);
 	zipkin_exporter_free(exporter);
 	pipeline_free(&pipe);
+	kube_stop(&kube);
 	span_output_close(&out);
 	span_output_close(&lines);
 	view_out_free(&view);

@@ -29,7 +29,8 @@ static void usage(FILE *f)
 		"                           those made later (repeatable; combines with --pid)\n"
 		"  -o, --output FILE        write Zipkin v2 JSON, one span per line ('-': stdout);\n"
 		"                           default: one readable line per span on stdout\n"
-		"  -s, --service-name NAME  serviceName of every span (default: the process name)\n"
+		"  -s, --service-name NAME  serviceName of every span (default: the pod's, else the\n"
+		"                           process name)\n"
 		"  -d, --duration SECONDS   stop after that long\n"
 		"      --max-payload BYTES  payload bytes captured per syscall (1-%d, default %d)\n"
 		"      --ringbuf-mb MB      kernel ring buffer size, a power of two (default %d)\n"
@@ -62,6 +63,16 @@ static void usage(FILE *f)
 		"  -h, --help               this help\n"
 		"  -V, --version            print the version\n"
 		"\n"
+		"Kubernetes (in a pod: from its service account; spans of pods are named after their\n"
+		"workloads, with k8s.* tags; peers that are pods or Services are named too):\n"
+		"      --kubeconfig FILE    reach the API server as this kubeconfig's current context\n"
+		"                           says (env: SOCKSPAN_KUBECONFIG)\n"
+		"      --node-name NAME     the pods of this node (default: $NODE_NAME, else the host name)\n"
+		"      --service-name-template TEMPLATE  a pod's service name from {namespace},\n"
+		"                           {workload}, {pod}, {container}, {label:KEY}\n"
+		"                           (default %s); the pod's annotation\n"
+		"                           " K8S_SERVICE_ANNOTATION " wins over it, -s over both\n"
+		"\n"
 		"Export to Zipkin (spans then go only there, unless -o is given too):\n"
 		"  -z, --zipkin URL         POST spans to this Zipkin v2 endpoint, e.g.\n"
 		"                           http://zipkin:9411/api/v2/spans (env: SOCKSPAN_ZIPKIN_URL)\n"
@@ -90,7 +101,7 @@ static void usage(FILE *f)
 		"  sockspan --zipkin http://127.0.0.1:9411/api/v2/spans --metrics :9464\n"
 		"  sockspan --errors --min-duration 100ms  # slow or failing traces, as trees\n"
 		"  sockspan view spans.json --not --protocol redis\n",
-		SS_PAYLOAD_MAX, SS_PAYLOAD_DEFAULT, RINGBUF_DEFAULT_MB, BATCH_BYTES_DEFAULT,
+		SS_PAYLOAD_MAX, SS_PAYLOAD_DEFAULT, RINGBUF_DEFAULT_MB, K8S_TEMPLATE_DEFAULT, BATCH_BYTES_DEFAULT,
 		BATCH_INTERVAL_DEFAULT_S, QUEUE_SPANS_DEFAULT, QUEUE_BYTES_DEFAULT, RETRY_TIMEOUT_DEFAULT_S,
 		FLUSH_TIMEOUT_DEFAULT_S);
 }
@@ -205,6 +216,14 @@ static int check_replay(struct options *o, int argc, char **argv)
 	return 0;
 }
 
+/* The variable's value, or NULL when unset or empty. */
+static const char *env_or_null(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
 int options_parse(int argc, char **argv, struct options *o)
 {
 	enum {
@@ -212,7 +231,8 @@ int options_parse(int argc, char **argv, struct options *o)
 		OPT_BATCH_BYTES, OPT_BATCH_INTERVAL, OPT_QUEUE_SPANS, OPT_QUEUE_BYTES, OPT_RETRY_TIMEOUT,
 		OPT_FLUSH_TIMEOUT, OPT_METRICS, OPT_REDIS_STATEMENT, OPT_ZIPKIN_CA, OPT_IGNORE_SAMPLING, OPT_HOOKS,
 		OPT_VIEW, OPT_VIEW_GRACE, OPT_COLOR, OPT_NOT, OPT_SAMPLE_RATE, OPT_STATS,
-		/* One per enum view_filter_kind, in its order. */
+		OPT_KUBECONFIG, OPT_NODE_NAME, OPT_NAME_TEMPLATE,
+		/* One per enum view_filter_kind, in its order: last. */
 		OPT_FILTER,
 	};
 	static const struct option longopts[] = {
@@ -252,6 +272,9 @@ int options_parse(int argc, char **argv, struct options *o)
 		{ "service", required_argument, NULL, OPT_FILTER + VIEW_FILTER_SERVICE },
 		{ "path-prefix", required_argument, NULL, OPT_FILTER + VIEW_FILTER_PATH_PREFIX },
 		{ "trace-id", required_argument, NULL, OPT_FILTER + VIEW_FILTER_TRACE_ID },
+		{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG },
+		{ "node-name", required_argument, NULL, OPT_NODE_NAME },
+		{ "service-name-template", required_argument, NULL, OPT_NAME_TEMPLATE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -276,9 +299,7 @@ int options_parse(int argc, char **argv, struct options *o)
 	}
 	o->max_payload = SS_PAYLOAD_DEFAULT;
 	o->ringbuf_mb = RINGBUF_DEFAULT_MB;
-	o->zipkin_url = o->replay ? NULL : getenv("SOCKSPAN_ZIPKIN_URL");
-	if (o->zipkin_url && !*o->zipkin_url)
-		o->zipkin_url = NULL;
+	o->zipkin_url = o->replay ? NULL : env_or_null("SOCKSPAN_ZIPKIN_URL");
 	o->view_grace_s = VIEW_GRACE_DEFAULT_US / 1e6;
 	o->batch_bytes = BATCH_BYTES_DEFAULT;
 	o->batch_interval_s = BATCH_INTERVAL_DEFAULT_S;
@@ -286,6 +307,9 @@ int options_parse(int argc, char **argv, struct options *o)
 	o->queue_bytes = QUEUE_BYTES_DEFAULT;
 	o->retry_timeout_s = RETRY_TIMEOUT_DEFAULT_S;
 	o->flush_timeout_s = FLUSH_TIMEOUT_DEFAULT_S;
+	o->kubeconfig = env_or_null("SOCKSPAN_KUBECONFIG");
+	o->node_name = env_or_null("NODE_NAME");
+	k8s_template_parse(K8S_TEMPLATE_DEFAULT, &o->name_template, err, sizeof(err));
 	while ((opt = getopt_long(argc, argv, "p:c:o:s:d:z:vhV", longopts, NULL)) != -1) {
 		if (negate && (opt < OPT_FILTER || opt >= OPT_FILTER + VIEW_FILTER__COUNT)) {
 			fprintf(stderr, "sockspan: --not goes right before a filter option\n");
@@ -428,6 +452,27 @@ int options_parse(int argc, char **argv, struct options *o)
 		case OPT_SAMPLE_RATE:
 			if (view_filter_set_sample_rate(&o->filter, optarg, err, sizeof(err))) {
 				fprintf(stderr, "sockspan: %s\n", err);
+				return -1;
+			}
+			break;
+		case OPT_KUBECONFIG:
+			if (access(optarg, R_OK) != 0) {
+				fprintf(stderr, "sockspan: --kubeconfig %s: %s\n", optarg, strerror(errno));
+				return -1;
+			}
+			o->kubeconfig = optarg;
+			break;
+		case OPT_NODE_NAME:
+			if (!k8s_check(K8S_CHECK_SUBDOMAIN, optarg)) {
+				fprintf(stderr, "sockspan: invalid --node-name '%s' (expected a DNS-1123 subdomain)\n",
+					optarg);
+				return -1;
+			}
+			o->node_name = optarg;
+			break;
+		case OPT_NAME_TEMPLATE:
+			if (k8s_template_parse(optarg, &o->name_template, err, sizeof(err))) {
+				fprintf(stderr, "sockspan: invalid --service-name-template '%s': %s\n", optarg, err);
 				return -1;
 			}
 			break;

@@ -11,6 +11,7 @@
 #include "export/zipkin_exporter.h"
 #include "view/view_filter.h"
 #include "view/view_term.h"
+#include "meta/k8s_name.h"
 
 #define SOCKSPAN_VERSION "0.1.0"
 /* --pid may be given this many times (the kernel filter map holds 1024). */
@@ -68,6 +69,9 @@ struct options {
 	double view_grace_s;
 	struct view_filter filter;
 	double stats_s;       /* --stats: a line of counters on stderr this often; 0: none */
+	const char *kubeconfig;             /* --kubeconfig or $SOCKSPAN_KUBECONFIG; NULL: in-cluster if in a pod */
+	const char *node_name;              /* --node-name or $NODE_NAME; NULL: the host name */
+	struct k8s_template name_template;  /* --service-name-template, checked */
 };
 
 /* Fills o from argv ("sockspan view FILE [OPTIONS]" sets replay). Returns 0

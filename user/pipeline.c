@@ -18,7 +18,7 @@ int pipeline_init(struct pipeline *p, const struct pipeline_opts *o, struct sock
 	memset(p, 0, sizeof(*p));
 	p->stats = stats;
 	p->span_opts.redis_statement = o->redis_statement;
-	span_builder_init(&p->builder, o->service_name, &p->span_opts, stats);
+	span_builder_init(&p->builder, o->service_name, o->meta, &p->span_opts, stats);
 	p->tracer = tracer_new(&topts, stats, span_builder_traced, &p->builder);
 	p->env = (struct session_env){ .sink = p->tracer ? tracer_exchange_sink(p->tracer) : NULL, .stats = stats };
 	p->tracker = p->tracer ? conn_tracker_new(&kopts) : NULL;

@@ -30,7 +30,8 @@
 #define PIPELINE_TRIM_IDLE_NS (1ull * 1000000000)
 
 struct pipeline_opts {
-	const char *service_name; /* serviceName of every span; NULL: the process name */
+	const char *service_name; /* serviceName of every span; NULL: the pod's, or the process name */
+	struct k8s_meta *meta;    /* who pods and peers are (NULL: nobody); outlives the pipeline */
 	bool redis_statement;     /* Redis spans get db.statement (arguments as '?') */
 	bool ignore_sampling;     /* requests marked not sampled get spans too */
 };

@@ -33,7 +33,7 @@ static inline int fuzz_pipeline_new(struct fuzz_pipeline *p, span_sink_fn sink, 
 
 	memset(p, 0, sizeof(*p));
 	p->span_opts.redis_statement = redis_statement;
-	span_builder_init(&p->builder, NULL, &p->span_opts, &p->stats);
+	span_builder_init(&p->builder, NULL, NULL, &p->span_opts, &p->stats);
 	span_builder_add_sink(&p->builder, sink, NULL);
 	p->tracer = tracer_new(&to, &p->stats, span_builder_traced, &p->builder);
 	if (!p->tracer)

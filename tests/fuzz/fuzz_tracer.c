@@ -140,7 +140,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct exchange_sink *xs;
 	struct conn c = { 0 };
 
-	span_builder_init(&b, NULL, &so, &stats);
+	span_builder_init(&b, NULL, NULL, &so, &stats);
 	span_builder_add_sink(&b, sink, NULL);
 	t = tracer_new(&o, &stats, span_builder_traced, &b);
 	if (!t)

@@ -44,7 +44,9 @@ def test_missing_pid_is_refused():
 
 @pytest.mark.parametrize("args", [["--max-payload", "abc"], ["--max-payload", "0"],
                                   ["--max-payload", "65537"], ["--pid", "abc"], ["--duration", "soon"],
-                                  ["--no-such-option"]], ids=" ".join)
+                                  ["--no-such-option"], ["--kubeconfig", "/nonexistent/kubeconfig"],
+                                  ["--node-name", "Not_A_Node"], ["--service-name-template", "{nope}"],
+                                  ["--service-name-template", "{label:a b}"]], ids=" ".join)
 def test_bad_option_values(args):
     rc, out, err = run_cli(*args)
     assert rc != 0, f"sockspan {' '.join(args)} exited 0. stderr:\n{err}"

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from itlib.apps import CLIENT_COMM, SERVER_COMM, curl
+from itlib.kube import cgroup2_root
 from itlib.procs import log, now_us, STEP_TIMEOUT, wait_until
 from itlib.spans import check, client_row, for_port, of_kind, rows_for, server_row
 
@@ -345,16 +346,6 @@ def test_a_traced_pid_reused_after_exit_is_not_traced(sockspan, server, driver):
         victim.stop()
         want, window = untraced_traffic_and_a_control(a, with_pid(pid, driver), c_srv)
     check(ss.spans, want, window)
-
-
-def cgroup2_root():
-    """Where cgroup v2 is mounted (/sys/fs/cgroup on unified hosts, .../unified on hybrid ones)."""
-    with open("/proc/mounts") as f:
-        for line in f:
-            _, where, fstype, *_ = line.split()
-            if fstype == "cgroup2":
-                return Path(where)
-    raise AssertionError("no cgroup2 mount on this machine: --cgroup cannot be tested")
 
 
 def test_cgroup_filter_traces_only_that_cgroup(sockspan, server):

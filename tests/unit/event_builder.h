@@ -152,7 +152,7 @@ static inline struct conn_tracker *eb_tracker(size_t max_conns)
 	struct conn_tracker *t;
 
 	if (!eb_tracer) {
-		span_builder_init(&eb_builder, NULL, &eb_span_opts, &stats);
+		span_builder_init(&eb_builder, NULL, NULL, &eb_span_opts, &stats);
 		cr_assert_eq(span_builder_add_sink(&eb_builder, eb_sink_fn, NULL), 0);
 		eb_tracer = tracer_new(&to, &stats, span_builder_traced, &eb_builder);
 		cr_assert_not_null(eb_tracer);

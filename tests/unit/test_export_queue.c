@@ -15,7 +15,9 @@
 #include "span/span.h"
 
 static const char *const keys[] = { "http.method", "http.path", "http.status_code", "error", "k4", "k5",
-				    "k6", "k7", "k8", "k9", "k10", "k11", "k12", "k13", "k14", "k15" };
+				    "k6", "k7", "k8", "k9", "k10", "k11", "k12", "k13", "k14", "k15",
+				    "k16", "k17", "k18", "k19", "k20", "k21", "k22", "k23" };
+_Static_assert(sizeof(keys) / sizeof(keys[0]) == SPAN_MAX_TAGS, "a key for every tag a span holds");
 
 /* A span whose every field depends on seq, with ntags tags of vlen bytes. */
 static void make_span(struct span *s, uint64_t seq, unsigned ntags, size_t vlen)

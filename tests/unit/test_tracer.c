@@ -46,7 +46,7 @@ static void setup_opts(bool ignore_sampling, size_t max_exchanges, uint64_t join
 	memset(&stats, 0, sizeof(stats));
 	nspans = 0;
 	clock_sync();
-	span_builder_init(&builder, NULL, &span_opts, &stats);
+	span_builder_init(&builder, NULL, NULL, &span_opts, &stats);
 	cr_assert_eq(span_builder_add_sink(&builder, sink, NULL), 0);
 	tr = tracer_new(&o, &stats, span_builder_traced, &builder);
 	cr_assert_not_null(tr);

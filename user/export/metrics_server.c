@@ -179,6 +179,24 @@ static void render_dropped(struct text *t, const struct sockspan_stats *s, const
 	put(t, "sockspan_spans_dropped_total{reason=\"encoding\"} %llu\n", (unsigned long long)e->dropped_encoding);
 }
 
+static void render_k8s(struct text *t, const struct metrics_k8s *k)
+{
+	metric(t, "sockspan_k8s_pods", "gauge", "Pods of this node known from the Kubernetes API.", k->pods);
+	metric(t, "sockspan_k8s_services", "gauge", "Services known from the Kubernetes API.", k->services);
+	metric(t, "sockspan_k8s_watch_restarts_total", "counter",
+	       "Kubernetes API watches started again after one ended or broke.", k->watch_restarts);
+	metric(t, "sockspan_k8s_relists_total", "counter",
+	       "Kubernetes API lists made again (410 Gone, overlong line, broken stream).", k->relists);
+	metric(t, "sockspan_k8s_api_errors_total", "counter",
+	       "Kubernetes API requests that failed (connection, TLS, HTTP status, undecodable answer).",
+	       k->api_errors);
+	family(t, "sockspan_k8s_objects_dropped_total", "counter", "Kubernetes objects not kept, by reason.");
+	put(t, "sockspan_k8s_objects_dropped_total{reason=\"rejected\"} %llu\n", (unsigned long long)k->rejected);
+	put(t, "sockspan_k8s_objects_dropped_total{reason=\"store_full\"} %llu\n", (unsigned long long)k->store_full);
+	put(t, "sockspan_k8s_objects_dropped_total{reason=\"line_too_long\"} %llu\n",
+	    (unsigned long long)k->line_too_long);
+}
+
 static void render_trace(struct text *t, const struct sockspan_stats *s)
 {
 	static const char *const reasons[TC_INVALID__COUNT] = {
@@ -273,6 +291,7 @@ static char *render(struct metrics_server *m, size_t *len)
 		return NULL;
 	render_capture(&t, &snap, k);
 	render_trace(&t, &snap.stats);
+	render_k8s(&t, &snap.k8s);
 	if (m->exporter)
 		zipkin_exporter_stats(m->exporter, &ex);
 	render_dropped(&t, &snap.stats, m->exporter ? &ex : NULL);

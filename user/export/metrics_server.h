@@ -16,11 +16,20 @@
 #include "stats.h"
 #include "export/zipkin_exporter.h"
 
+/* Kubernetes metadata: what the API client holds and went through (zeros without an API server). */
+struct metrics_k8s {
+	uint64_t pods, services;          /* in the store now */
+	uint64_t watch_restarts, relists; /* watches started again; lists made again */
+	uint64_t api_errors;              /* failed requests */
+	uint64_t rejected, store_full, line_too_long; /* objects dropped, by reason */
+};
+
 /* What the capture thread publishes. */
 struct metrics_snapshot {
 	struct sockspan_stats stats;
 	uint64_t conns_tracked;   /* connections in the table now */
 	uint64_t malformed;       /* capture_malformed() */
+	struct metrics_k8s k8s;
 };
 
 struct metrics_server;

@@ -41,8 +41,7 @@ static int hexval(char c)
 	return -1;
 }
 
-/* An 8-4-4-4-12 uid with sep between the groups, copied lowercase with '-'. */
-static bool take_uid(const char *p, size_t n, char sep, char out[K8S_UID_LEN + 1])
+bool k8s_take_uid(const char *p, size_t n, char sep, char out[K8S_UID_LEN + 1])
 {
 	static const char hex[] = "0123456789abcdef";
 
@@ -60,8 +59,7 @@ static bool take_uid(const char *p, size_t n, char sep, char out[K8S_UID_LEN + 1
 	return true;
 }
 
-/* 64 hex digits, copied lowercase; out is left as it was unless they are. */
-static bool take_container_id(const char *p, size_t n, char out[K8S_CONTAINER_ID_LEN + 1])
+bool k8s_take_container_id(const char *p, size_t n, char out[K8S_CONTAINER_ID_LEN + 1])
 {
 	static const char hex[] = "0123456789abcdef";
 
@@ -100,11 +98,11 @@ static int parse_cgroupfs(struct comp rest, struct k8s_cgroup *out)
 		return 0;
 	if (qos_of(c, &out->qos) && !next_comp(&rest, &c))
 		return 0;
-	if (c.n < 3 || memcmp(c.p, "pod", 3) != 0 || !take_uid(c.p + 3, c.n - 3, '-', out->pod_uid))
+	if (c.n < 3 || memcmp(c.p, "pod", 3) != 0 || !k8s_take_uid(c.p + 3, c.n - 3, '-', out->pod_uid))
 		return 0;
 	out->container_id[0] = '\0';
 	if (next_comp(&rest, &c))
-		take_container_id(c.p, c.n, out->container_id);
+		k8s_take_container_id(c.p, c.n, out->container_id);
 	return 1;
 }
 
@@ -139,7 +137,7 @@ static void take_scope(struct comp c, struct k8s_cgroup *out)
 		size_t k = strlen(scopes[i].prefix);
 
 		if (c.n - 6 > k && memcmp(c.p, scopes[i].prefix, k) == 0 &&
-		    take_container_id(c.p + k, c.n - 6 - k, out->container_id)) {
+		    k8s_take_container_id(c.p + k, c.n - 6 - k, out->container_id)) {
 			out->runtime = scopes[i].runtime;
 			return;
 		}
@@ -167,7 +165,7 @@ static int parse_systemd(struct comp base, struct comp rest, struct k8s_cgroup *
 		tail.n -= qn + 1;
 	}
 	pod = tail;
-	if (pod.n < 3 || memcmp(pod.p, "pod", 3) != 0 || !take_uid(pod.p + 3, pod.n - 3, '_', out->pod_uid))
+	if (pod.n < 3 || memcmp(pod.p, "pod", 3) != 0 || !k8s_take_uid(pod.p + 3, pod.n - 3, '_', out->pod_uid))
 		return 0;
 	out->container_id[0] = '\0';
 	if (next_comp(&rest, &c))

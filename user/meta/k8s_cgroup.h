@@ -13,6 +13,7 @@
 #ifndef SOCKSPAN_K8S_CGROUP_H
 #define SOCKSPAN_K8S_CGROUP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum k8s_qos { K8S_QOS_GUARANTEED, K8S_QOS_BURSTABLE, K8S_QOS_BESTEFFORT };
@@ -39,6 +40,13 @@ struct k8s_cgroup {
  * Returns 1 with *out filled when it is a pod's cgroup or one under it, 0
  * when it is not (*out is then unspecified). */
 int k8s_cgroup_parse(const char *path, size_t len, struct k8s_cgroup *out);
+
+/* p[0..n): an 8-4-4-4-12 hex uid with sep between the groups. Returns true
+ * with it copied to out lowercase with '-'; false (out untouched) otherwise. */
+bool k8s_take_uid(const char *p, size_t n, char sep, char out[K8S_UID_LEN + 1]);
+/* p[0..n): 64 hex digits. Returns true with them copied to out lowercase;
+ * false (out untouched) otherwise. */
+bool k8s_take_container_id(const char *p, size_t n, char out[K8S_CONTAINER_ID_LEN + 1]);
 
 /* The name of a runtime ("containerd", "cri-o", "docker"), or NULL. */
 const char *k8s_runtime_name(enum k8s_runtime r);

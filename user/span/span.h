@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SPAN_MAX_TAGS 16          /* http.* plus a few protocol tags fit easily */
+#define SPAN_MAX_TAGS 24          /* gRPC's 10 and w3c.tracestate, plus 7 k8s.* and container.id */
 #define SPAN_NAME_MAX 128         /* Zipkin UIs truncate long names anyway */
 #define SPAN_SERVICE_MAX 64       /* process comm is 16; room for configured names */
 #define SPAN_TAG_VALUE_MAX 512    /* longer values (e.g. huge URLs) are cut, never overflow */

@@ -5,11 +5,12 @@
 #include "capture/clock.h"
 #include "trace/ids.h"
 
-void span_builder_init(struct span_builder *b, const char *service_name, const struct span_opts *opts,
-		       struct sockspan_stats *stats)
+void span_builder_init(struct span_builder *b, const char *service_name, struct k8s_meta *meta,
+		       const struct span_opts *opts, struct sockspan_stats *stats)
 {
 	memset(b, 0, sizeof(*b));
 	b->service_name = service_name;
+	b->meta = meta;
 	b->opts = opts;
 	b->stats = stats;
 }
@@ -32,10 +33,32 @@ static void set_endpoint(struct span_endpoint *ep, uint8_t family, const uint8_t
 	ep->port = port;
 }
 
+static void add_str_tag(struct span *s, const char *key, const char *value)
+{
+	if (value[0])
+		span_add_tag(s, key, value, strlen(value));
+}
+
+/* What the cgroup says (the pod's uid, the container's id), and what the API adds. */
+static void add_k8s_tags(struct span *s, const struct k8s_ident *id)
+{
+	add_str_tag(s, "k8s.pod.uid", id->pod_uid);
+	add_str_tag(s, "container.id", id->container_id);
+	if (!id->known)
+		return;
+	add_str_tag(s, "k8s.namespace.name", id->ns);
+	add_str_tag(s, "k8s.pod.name", id->pod);
+	add_str_tag(s, "k8s.container.name", id->container);
+	add_str_tag(s, "k8s.node.name", id->node);
+	if (id->workload_tag)
+		add_str_tag(s, id->workload_tag, id->workload);
+}
+
 void span_builder_traced(void *ctx, const struct conn *c, const struct traced *t, const struct exchange_end *x)
 {
 	struct span_builder *b = ctx;
-	const char *service = b->service_name ? b->service_name : c->comm;
+	const struct k8s_ident *id = b->meta ? k8s_meta_local(b->meta, c->cgroup_id) : NULL;
+	const char *service = b->service_name ? b->service_name : id && id->known ? id->service : c->comm;
 	struct span s;
 
 	span_clear(&s);
@@ -55,11 +78,15 @@ void span_builder_traced(void *ctx, const struct conn *c, const struct traced *t
 	else
 		set_endpoint(&s.local, c->family, c->laddr, c->lport);
 	set_endpoint(&s.remote, c->family, c->raddr, c->rport);
+	if (b->meta)
+		k8s_meta_remote(b->meta, c->family, c->raddr, s.remote.service_name, sizeof(s.remote.service_name));
 	s.pid = c->key.tgid;
 	s.proto = t->proto;
 	span_set_exchange(&s, x, b->opts);
 	if (t->tracestate)
 		span_add_tag(&s, "w3c.tracestate", t->tracestate, strlen(t->tracestate));
+	if (id)
+		add_k8s_tags(&s, id);
 	b->stats->spans++;
 	b->stats->proto_spans[s.proto][s.kind]++;
 	for (unsigned i = 0; i < b->nsinks; i++)
