@@ -16,7 +16,9 @@
 #define EINPROGRESS 115
 
 /* Set by the loader before load. */
-const volatile __u32 self_tgid = 0;         /* sockspan never traces itself */
+/* Set by the loader, before load and when it learns it (see self_probe.h):
+ * sockspan's own tgid, never traced; 0 while unknown. */
+__u32 self_tgid = 0;
 const volatile bool filter_tgid = false;    /* only tgids in traced_tgids */
 const volatile bool filter_cgroup = false;  /* only cgroups in traced_cgroups */
 const volatile __u32 max_payload = SS_PAYLOAD_DEFAULT;

@@ -34,8 +34,8 @@ from itlib.sockspan import Sockspan  # noqa: E402
 def sockspan(tmp_path):
     runs = []
 
-    def make(*args, output="file"):
-        run = Sockspan(args, tmp_path, output=output)
+    def make(*args, output="file", pidns=False):
+        run = Sockspan(args, tmp_path, output=output, pidns=pidns)
         runs.append(run)
         return run
 

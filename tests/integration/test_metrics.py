@@ -162,3 +162,15 @@ def test_metrics_port_in_use():
         rc, out, err = run_cli("--metrics", f"{LO}:{busy.getsockname()[1]}")
     assert rc != 0
     assert "cannot serve metrics" in err, err
+
+
+def test_own_traffic_is_left_out_in_a_pid_namespace_of_its_own(sockspan):
+    """In a pod without hostPID, getpid() is not the tgid the kernel sees: sockspan learns its
+    own by talking to itself, so scraping it makes the scraper's span and none of its own."""
+    mport = free_port()
+    with sockspan("--metrics", f"{LO}:{mport}", pidns=True) as ss:
+        for _ in range(3):
+            assert http_get(f"http://{LO}:{mport}/healthz") == (200, "ok\n")
+    mine = [s for s in ss.spans if mport in (s["localEndpoint"].get("port"), s["remoteEndpoint"].get("port"))]
+    assert sorted(s["kind"] for s in mine) == ["CLIENT"] * 3, mine
+    assert not [s for s in ss.spans if s["localEndpoint"].get("serviceName") == "sockspan"]

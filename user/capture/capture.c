@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "sockspan.skel.h"
+#include "capture/self_probe.h"
 #include "capture/tracefs.h"
 
 #define BTF_PATH "/sys/kernel/btf/vmlinux"
@@ -27,6 +28,7 @@ struct capture {
 	enum capture_hooks hooks;
 	uint64_t *cgroups;  /* in the kernel's filter map, sorted */
 	size_t ncgroups;
+	struct self_probe probe;
 };
 
 /* The syscalls whose tracepoints carry bytes: the socket hooks replace them
@@ -135,11 +137,18 @@ static int on_sample(void *ctx, void *data, size_t size)
 {
 	struct capture *c = ctx;
 	const struct ss_event *ev = data;
+	uint32_t tgid;
 
 	if (size < sizeof(*ev) || ev->cap_len > size - sizeof(*ev) || ev->cap_len > ev->len) {
 		c->malformed++;
 		return 0;
 	}
+	tgid = self_probe_match(&c->probe, ev, (const uint8_t *)(ev + 1));
+	if (tgid)
+		c->skel->bss->self_tgid = tgid;
+	/* Its own events from before the kernel knew its tgid. */
+	if (ev->tgid == c->skel->bss->self_tgid)
+		return 0;
 	c->fn(c->ctx, ev, (const uint8_t *)(ev + 1));
 	return 0;
 }
@@ -174,7 +183,7 @@ struct capture *capture_new(const struct capture_opts *o, capture_event_fn fn, v
 		snprintf(err, cap, "cannot open the BPF object: %s", strerror(errno));
 		goto fail;
 	}
-	c->skel->rodata->self_tgid = getpid();
+	c->skel->bss->self_tgid = self_probe_host_tgid();
 	c->skel->rodata->filter_tgid = o->npids > 0;
 	c->skel->rodata->filter_cgroup = o->cgroups != NULL;
 	c->skel->rodata->max_payload = o->max_payload;
@@ -224,6 +233,11 @@ struct capture *capture_new(const struct capture_opts *o, capture_event_fn fn, v
 		snprintf(err, cap, "cannot set up the ring buffer: %s", strerror(errno));
 		goto fail;
 	}
+	/* Outside the host's pid namespace: sockspan's traffic is traced until
+	 * the probe's event gives its tgid (on failure, for good: it costs CPU
+	 * but makes no span, since its exports are marked not sampled). */
+	if (!c->skel->bss->self_tgid)
+		self_probe_send(&c->probe);
 	return c;
 fail:
 	capture_free(c);

@@ -42,13 +42,20 @@ def run_cli(*args, timeout=STEP_TIMEOUT):
     return rc, p.out.text(), p.err.text()
 
 
-class Sockspan:
-    """One sockspan run. output: "file" (-o tmpfile, default), "stdout" (-o -) or "text" (no -o)."""
+# sockspan as pid 1 of a pid namespace of its own, as in a pod without hostPID.
+PIDNS = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc"]
 
-    def __init__(self, args, tmp_dir, output="file"):
+
+class Sockspan:
+    """One sockspan run. output: "file" (-o tmpfile, default), "stdout" (-o -) or "text" (no -o).
+    pidns: run it in a pid namespace of its own (unshare, which does not forward signals:
+    they go to its child)."""
+
+    def __init__(self, args, tmp_dir, output="file", pidns=False):
         require_binary()
         self.args = [str(a) for a in args]
         self.output = output
+        self.pidns = pidns
         self.out_file = Path(tmp_dir) / f"spans-{os.getpid()}-{id(self)}.jsonl"
         self.proc = None
         self.rc = None
@@ -57,7 +64,15 @@ class Sockspan:
 
     def argv(self):
         extra = {"file": ["-o", self.out_file], "stdout": ["-o", "-"], "text": []}[self.output]
-        return [BIN, *HOOKS, *self.args, *extra]
+        return [*(PIDNS if self.pidns else []), BIN, *HOOKS, *self.args, *extra]
+
+    def send(self, sig):
+        pid = self.proc.pid
+        if self.pidns:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            assert children, "unshare has no child: sockspan already exited"
+            pid = int(children[0])
+        os.kill(pid, sig)
 
     def start(self):
         self.proc = Proc(self.argv(), "sockspan", stdin=False)
@@ -80,7 +95,7 @@ class Sockspan:
     def stop(self, sig=signal.SIGINT):
         """Send sig (SIGINT), require exit 0 within the bound, then parse and schema-check the spans."""
         if self.proc.running():
-            self.proc.popen.send_signal(sig)
+            self.send(sig)
         try:
             self.rc = self.proc.wait(STEP_TIMEOUT)
         finally:
