@@ -76,7 +76,9 @@ static void usage(FILE *f)
 		"Export to Zipkin (spans then go only there, unless -o is given too):\n"
 		"  -z, --zipkin URL         POST spans to this Zipkin v2 endpoint, e.g.\n"
 		"                           http://zipkin:9411/api/v2/spans (env: SOCKSPAN_ZIPKIN_URL)\n"
-		"      --zipkin-header 'NAME: VALUE'  extra request header, e.g. auth (repeatable)\n"
+		"      --zipkin-header 'NAME: VALUE'  extra request header, e.g. auth (repeatable);\n"
+		"                           every process can read argv: put secrets in a file:\n"
+		"      --zipkin-header-file FILE  one 'NAME: VALUE' per line (# comments)\n"
 		"      --zipkin-ca FILE     trust the CAs in this PEM file for https (default: the system's)\n"
 		"      --zipkin-encoding json|proto3  body format (default json)\n"
 		"      --no-compress        send bodies without gzip\n"
@@ -216,6 +218,49 @@ static int check_replay(struct options *o, int argc, char **argv)
 	return 0;
 }
 
+static int add_zipkin_header(struct options *o, const char *h)
+{
+	if (o->nzipkin_headers == MAX_ZIPKIN_HEADERS) {
+		fprintf(stderr, "sockspan: at most %d collector headers\n", MAX_ZIPKIN_HEADERS);
+		return -1;
+	}
+	o->zipkin_headers[o->nzipkin_headers++] = h;
+	return 0;
+}
+
+/* The headers of a file, one per line, so that a credential is not in argv
+ * for every process to read; the exporter checks each as it would an
+ * option's. Once: its lines live in o. */
+static int read_zipkin_headers(struct options *o, const char *path)
+{
+	char *text = o->zipkin_header_text, *line, *next;
+	FILE *f = o->zipkin_header_text[0] ? NULL : fopen(path, "r");
+	size_t n;
+
+	if (!f) {
+		fprintf(stderr, "sockspan: --zipkin-header-file %s: %s\n", path,
+			o->zipkin_header_text[0] ? "given twice" : strerror(errno));
+		return -1;
+	}
+	n = fread(text, 1, ZIPKIN_HEADER_FILE_MAX + 1, f);
+	fclose(f);
+	if (n > ZIPKIN_HEADER_FILE_MAX || memchr(text, '\0', n)) {
+		fprintf(stderr, "sockspan: --zipkin-header-file %s: %s\n", path,
+			n > ZIPKIN_HEADER_FILE_MAX ? "larger than 8 KiB" : "not text");
+		return -1;
+	}
+	text[n] = '\0';
+	for (line = text; line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		line[strcspn(line, "\r")] = '\0';
+		if (line[0] && line[0] != '#' && add_zipkin_header(o, line))
+			return -1;
+	}
+	return 0;
+}
+
 /* The variable's value, or NULL when unset or empty. */
 static const char *env_or_null(const char *name)
 {
@@ -227,7 +272,7 @@ static const char *env_or_null(const char *name)
 int options_parse(int argc, char **argv, struct options *o)
 {
 	enum {
-		OPT_MAX_PAYLOAD = 256, OPT_RINGBUF_MB, OPT_ZIPKIN_HEADER, OPT_ZIPKIN_ENCODING, OPT_NO_COMPRESS,
+		OPT_MAX_PAYLOAD = 256, OPT_RINGBUF_MB, OPT_ZIPKIN_HEADER, OPT_ZIPKIN_HEADER_FILE, OPT_ZIPKIN_ENCODING, OPT_NO_COMPRESS,
 		OPT_BATCH_BYTES, OPT_BATCH_INTERVAL, OPT_QUEUE_SPANS, OPT_QUEUE_BYTES, OPT_RETRY_TIMEOUT,
 		OPT_FLUSH_TIMEOUT, OPT_METRICS, OPT_REDIS_STATEMENT, OPT_ZIPKIN_CA, OPT_IGNORE_SAMPLING, OPT_HOOKS,
 		OPT_VIEW, OPT_VIEW_GRACE, OPT_COLOR, OPT_NOT, OPT_SAMPLE_RATE, OPT_STATS,
@@ -246,6 +291,7 @@ int options_parse(int argc, char **argv, struct options *o)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "zipkin", required_argument, NULL, 'z' },
 		{ "zipkin-header", required_argument, NULL, OPT_ZIPKIN_HEADER },
+		{ "zipkin-header-file", required_argument, NULL, OPT_ZIPKIN_HEADER_FILE },
 		{ "zipkin-ca", required_argument, NULL, OPT_ZIPKIN_CA },
 		{ "zipkin-encoding", required_argument, NULL, OPT_ZIPKIN_ENCODING },
 		{ "no-compress", no_argument, NULL, OPT_NO_COMPRESS },
@@ -369,11 +415,12 @@ int options_parse(int argc, char **argv, struct options *o)
 			o->zipkin_url = optarg;
 			break;
 		case OPT_ZIPKIN_HEADER:
-			if (o->nzipkin_headers == MAX_ZIPKIN_HEADERS) {
-				fprintf(stderr, "sockspan: at most %d --zipkin-header options\n", MAX_ZIPKIN_HEADERS);
+			if (add_zipkin_header(o, optarg))
 				return -1;
-			}
-			o->zipkin_headers[o->nzipkin_headers++] = optarg;
+			break;
+		case OPT_ZIPKIN_HEADER_FILE:
+			if (read_zipkin_headers(o, optarg))
+				return -1;
 			break;
 		case OPT_ZIPKIN_CA:
 			if (access(optarg, R_OK) != 0) {

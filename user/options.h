@@ -24,6 +24,8 @@
 #define RINGBUF_DEFAULT_MB 32
 /* --zipkin-header may be given this many times. */
 #define MAX_ZIPKIN_HEADERS 32
+/* --zipkin-header-file: its size at most. */
+#define ZIPKIN_HEADER_FILE_MAX 8192
 /* Zipkin's own reporters send at 500 KiB or after 1 s, whichever comes first. */
 #define BATCH_BYTES_DEFAULT (500 * 1024)
 #define BATCH_INTERVAL_DEFAULT_S 1.0
@@ -48,6 +50,7 @@ struct options {
 	const char *zipkin_url;
 	const char *zipkin_headers[MAX_ZIPKIN_HEADERS];
 	size_t nzipkin_headers;
+	char zipkin_header_text[ZIPKIN_HEADER_FILE_MAX + 1]; /* --zipkin-header-file's lines, NUL-split */
 	const char *zipkin_ca;
 	enum zipkin_encoding encoding;
 	bool no_compress;

@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -336,6 +337,27 @@ def test_headers_and_url_from_environment(sockspan, py_server, driver, collector
     assert {r["extra"]["X-Token"] for r in got["requests"]} == {"secret"}
 
 
+def test_headers_from_a_file(sockspan, py_server, driver, collector, tmp_path):
+    """A credential in a file stays out of argv, which every process can read."""
+    c = collector()
+    d = driver()
+    headers = tmp_path / "headers"
+    headers.write_text("# the collector's tenant and token\r\nX-Scope-OrgID: team-b\r\n\nX-Token: Bearer s3cr3t\n")
+    with sockspan("-p", py_server.pid, "--zipkin", c.url, "--zipkin-header-file", headers, *FAST) as ss:
+        drive(d, py_server, exchanges(1))
+        wait_spans(c, 1)
+        assert b"s3cr3t" not in Path(f"/proc/{ss.proc.pid}/cmdline").read_bytes()
+    got = c.received()
+    assert {r["extra"]["X-Scope-OrgID"] for r in got["requests"]} == {"team-b"}
+    assert {r["extra"]["X-Token"] for r in got["requests"]} == {"Bearer s3cr3t"}
+
+
+@pytest.mark.parametrize("url", ["ftp://user:hunter2@127.0.0.1/api/v2/spans", "http://user:hunter2@/x y"])
+def test_url_credentials_never_echoed(url):
+    rc, out, err = run_cli("--zipkin", url)
+    assert rc != 0 and "***@" in err and "hunter2" not in err + out, err
+
+
 def self_signed_cert(tmp_path):
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
@@ -378,6 +400,8 @@ def test_https_with_a_trusted_ca(sockspan, py_server, driver, collector, tmp_pat
     ["--zipkin", "not a url"],
     ["--zipkin", "http://127.0.0.1:9411/api/v2/spans", "--zipkin-header", "no colon"],
     ["--zipkin", "http://127.0.0.1:9411/api/v2/spans", "--zipkin-header", ": empty name"],
+    ["--zipkin", "http://127.0.0.1:9411/api/v2/spans", "--zipkin-header-file", "/nonexistent/headers"],
+    ["--zipkin", "http://127.0.0.1:9411/api/v2/spans", "--zipkin-header-file", "/etc/os-release"],
     ["--zipkin-encoding", "thrift"],
     ["--batch-bytes", "10"],
     ["--batch-interval", "0"],

@@ -68,8 +68,27 @@ static bool valid_header(const char *h)
 	return true;
 }
 
+/* url for a message: any user:password@ before the host becomes ***@ (the
+ * URL may not even parse, so by its text). */
+static const char *url_for_people(const char *url, char *buf, size_t cap)
+{
+	const char *host = strstr(url, "://");
+	size_t end, at = SIZE_MAX;
+
+	host = host ? host + 3 : url;
+	end = strcspn(host, "/?#");
+	for (size_t i = 0; i < end; i++)
+		if (host[i] == '@')
+			at = i;
+	if (at == SIZE_MAX)
+		return url;
+	snprintf(buf, cap, "%.*s***%s", (int)(host - url), url, host + at);
+	return buf;
+}
+
 static int check_url(const char *url, char *err, size_t cap)
 {
+	char shown[512];
 	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL;
 	int rc = -1;
@@ -81,9 +100,10 @@ static int check_url(const char *url, char *err, size_t cap)
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-		snprintf(err, cap, "invalid collector URL '%s'", url);
+		snprintf(err, cap, "invalid collector URL '%s'", url_for_people(url, shown, sizeof(shown)));
 	} else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
-		snprintf(err, cap, "collector URL '%s': only http:// and https:// are supported", url);
+		snprintf(err, cap, "collector URL '%s': only http:// and https:// are supported",
+			 url_for_people(url, shown, sizeof(shown)));
 	} else {
 		rc = 0;
 	}
@@ -115,7 +135,7 @@ static int check_deadline(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_
 
 static int setup_curl(struct zipkin_exporter *e, const struct zipkin_exporter_opts *o, char *err, size_t cap)
 {
-	char line[128];
+	char line[128], shown[512];
 	struct curl_slist *l;
 
 	e->curl = curl_easy_init();
@@ -142,7 +162,7 @@ static int setup_curl(struct zipkin_exporter *e, const struct zipkin_exporter_op
 	e->headers = l;
 	if (curl_easy_setopt(e->curl, CURLOPT_URL, o->url) != CURLE_OK ||
 	    curl_easy_setopt(e->curl, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK) {
-		snprintf(err, cap, "libcurl refused the collector URL '%s'", o->url);
+		snprintf(err, cap, "libcurl refused the collector URL '%s'", url_for_people(o->url, shown, sizeof(shown)));
 		return -1;
 	}
 	curl_easy_setopt(e->curl, CURLOPT_HTTPHEADER, e->headers);
