@@ -3,7 +3,9 @@
 Traffic comes from a raw socket in the test process (untraced: only the
 server's pid is), so the exact bytes each direction carried are known.
 """
+import select
 import socket
+import threading
 
 import pytest
 
@@ -147,7 +149,15 @@ def test_readiness_without_collector_and_methods(sockspan, py_server):
             assert s.recv(100).startswith(b"HTTP/1.1 405 ")
 
 
-@pytest.mark.parametrize("addr", ["9464", "nohost:abc", "127.0.0.1:99999", "[::1]9464", "999.1.1.1:9464"])
+def test_a_bare_port_is_this_host_only(sockspan, py_server):
+    mport = free_port()
+    with sockspan("-p", py_server.pid, "--metrics", str(mport)):
+        assert http_get(f"http://{LO}:{mport}/healthz") == (200, "ok\n")
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.2", mport), timeout=STEP_TIMEOUT)
+
+
+@pytest.mark.parametrize("addr", ["94x64", "nohost:abc", "127.0.0.1:99999", "[::1]9464", "999.1.1.1:9464"])
 def test_bad_metrics_address(addr):
     rc, out, err = run_cli("--metrics", addr)
     assert rc != 0, f"--metrics {addr} accepted. stderr:\n{err}"
@@ -174,3 +184,47 @@ def test_own_traffic_is_left_out_in_a_pid_namespace_of_its_own(sockspan):
     mine = [s for s in ss.spans if mport in (s["localEndpoint"].get("port"), s["remoteEndpoint"].get("port"))]
     assert sorted(s["kind"] for s in mine) == ["CLIENT"] * 3, mine
     assert not [s for s in ss.spans if s["localEndpoint"].get("serviceName") == "sockspan"]
+
+
+def test_slow_clients_cannot_hold_the_server(sockspan, py_server):
+    """Clients sending a header line every second never go idle: each address gets a few
+    connections at most, so probes from another address are answered, and each one is cut
+    when it has not completed a request in 10 s (libmicrohttpd's own timeout is for idle ones)."""
+    mport = free_port()
+    base = f"http://{LO}:{mport}"
+    with sockspan("-p", py_server.pid, "--metrics", f"{LO}:{mport}"):
+        slow = []
+        for _ in range(16):
+            s = socket.socket()
+            s.bind(("127.0.0.2", 0))
+            s.connect((LO, mport))
+            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+            slow.append(s)
+        open_ = set(slow)
+        stop = threading.Event()
+
+        def dribble():
+            # Until the server closes them all: a line each second, whatever the probes do.
+            while open_ and not stop.wait(1):
+                for s in list(open_):
+                    try:
+                        s.sendall(b"X-Slow: 1\r\n")
+                        r, _, _ = select.select([s], [], [], 0)
+                        if r and s.recv(4096) == b"":
+                            open_.discard(s)
+                    except OSError:
+                        open_.discard(s)
+
+        t = threading.Thread(target=dribble)
+        t.start()
+        try:
+            assert http_get(base + "/healthz") == (200, "ok\n")
+            wait_until(lambda: not open_, 60, "the server to cut every slow connection")
+            assert http_get(base + "/healthz") == (200, "ok\n")
+        finally:
+            stop.set()
+            t.join()
+            for s in slow:
+                s.close()
+        cut = scrape(mport)["sockspan_metrics_connections_cut_total", {}]
+        assert 1 <= cut <= 16

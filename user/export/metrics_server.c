@@ -10,11 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <microhttpd.h>
 
-/* Scrapers and probes are few; more at once are refused, idle ones dropped. */
+#include "export/metrics_guard.h"
+
+/* Scrapers and probes are few; more at once are refused, idle ones dropped,
+ * slow ones cut (metrics_guard.h). One address holds a few at most: the
+ * liveness probe comes from another one (the node's) than a pod flooding us. */
 #define MAX_CLIENTS 16
+#define MAX_CLIENTS_PER_IP 4
 #define CLIENT_TIMEOUT_S 10
 #define CONTENT_TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
 
@@ -26,7 +32,49 @@ struct metrics_server {
 	const struct capture *cap;
 	bool ready;                 /* probes attached, capture running */
 	uint64_t kernel[SS_CNT__MAX]; /* last values read */
+	struct metrics_guard guard;
 };
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int conn_fd(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+	return ci ? ci->connect_fd : -1;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct metrics_server *m = cls;
+	int fd = conn_fd(c);
+
+	(void)socket_context;
+	if (fd < 0)
+		return;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+		metrics_guard_open(&m->guard, fd, now_ns());
+	else
+		metrics_guard_close(&m->guard, fd);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct metrics_server *m = cls;
+	int fd = conn_fd(c);
+
+	(void)con_cls;
+	(void)toe;
+	if (fd >= 0)
+		metrics_guard_done(&m->guard, fd, now_ns());
+}
 
 /* Counters that carry a protocol label (proto_id_name), by enum proto_id. */
 static const struct {
@@ -277,7 +325,7 @@ static char *render(struct metrics_server *m, size_t *len)
 	struct text t = { .cap = 16384 };
 	struct metrics_snapshot snap;
 	struct zipkin_exporter_stats ex;
-	uint64_t k[SS_CNT__MAX];
+	uint64_t k[SS_CNT__MAX], cut;
 
 	pthread_mutex_lock(&m->lock);
 	if (m->cap)
@@ -285,6 +333,9 @@ static char *render(struct metrics_server *m, size_t *len)
 	memcpy(k, m->kernel, sizeof(k));
 	snap = m->snap;
 	pthread_mutex_unlock(&m->lock);
+	pthread_mutex_lock(&m->guard.lock);
+	cut = m->guard.cut;
+	pthread_mutex_unlock(&m->guard.lock);
 
 	t.buf = malloc(t.cap);
 	if (!t.buf)
@@ -297,6 +348,8 @@ static char *render(struct metrics_server *m, size_t *len)
 	render_dropped(&t, &snap.stats, m->exporter ? &ex : NULL);
 	if (m->exporter)
 		render_export(&t, &ex);
+	metric(&t, "sockspan_metrics_connections_cut_total", "counter",
+	       "Connections to this server shut down for not completing a request in time.", cut);
 	if (t.oom) {
 		free(t.buf);
 		return NULL;
@@ -378,31 +431,37 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	return text_reply(conn, MHD_HTTP_NOT_FOUND, "not found: try /metrics, /healthz or /readyz\n");
 }
 
-/* Splits "HOST:PORT", "[V6]:PORT" or ":PORT". host is "" for any address. */
+/* Splits "HOST:PORT", "[V6]:PORT", ":PORT" or "PORT". host is "" for any
+ * address; a bare PORT is this host's only (by hand, nothing asks for more). */
 static int split_addr(const char *addr, char *host, size_t cap, char *port, size_t pcap)
 {
-	const char *colon, *h = addr;
+	const char *p, *h = addr;
 	size_t hlen;
 
-	if (addr[0] == '[') {
+	if (addr[0] && strspn(addr, "0123456789") == strlen(addr)) {
+		h = "127.0.0.1";
+		hlen = strlen(h);
+		p = addr;
+	} else if (addr[0] == '[') {
 		const char *end = strchr(addr, ']');
 
 		if (!end || end[1] != ':')
 			return -1;
 		h = addr + 1;
 		hlen = (size_t)(end - h);
-		colon = end + 1;
+		p = end + 2;
 	} else {
-		colon = strrchr(addr, ':');
-		if (!colon)
+		p = strrchr(addr, ':');
+		if (!p)
 			return -1;
-		hlen = (size_t)(colon - addr);
+		hlen = (size_t)(p - addr);
+		p++;
 	}
-	if (hlen >= cap || strlen(colon + 1) >= pcap || !colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1))
+	if (hlen >= cap || strlen(p) >= pcap || !p[0] || strspn(p, "0123456789") != strlen(p))
 		return -1;
 	memcpy(host, h, hlen);
 	host[hlen] = '\0';
-	strcpy(port, colon + 1);
+	strcpy(port, p);
 	return atoi(port) > 0 && atoi(port) < 65536 ? 0 : -1;
 }
 
@@ -415,14 +474,12 @@ static struct MHD_Daemon *start_daemon(struct metrics_server *m, unsigned flags,
 	/* Signals are for the main thread: it decides when to stop. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	if (sa)
-		d = MHD_start_daemon(flags, port, NULL, NULL, handle, m, MHD_OPTION_SOCK_ADDR, sa,
-				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CLIENTS,
-				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CLIENT_TIMEOUT_S, MHD_OPTION_END);
-	else
-		d = MHD_start_daemon(flags, port, NULL, NULL, handle, m, MHD_OPTION_CONNECTION_LIMIT,
-				     (unsigned)MAX_CLIENTS, MHD_OPTION_CONNECTION_TIMEOUT,
-				     (unsigned)CLIENT_TIMEOUT_S, MHD_OPTION_END);
+	d = MHD_start_daemon(flags, port, NULL, NULL, handle, m, MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CLIENTS,
+			     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)MAX_CLIENTS_PER_IP,
+			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CLIENT_TIMEOUT_S,
+			     MHD_OPTION_NOTIFY_CONNECTION, on_connection, m, MHD_OPTION_NOTIFY_COMPLETED, on_completed, m,
+			     /* last: without an address, the list ends here */
+			     sa ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, sa, MHD_OPTION_END);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return d;
 }
@@ -436,7 +493,7 @@ struct metrics_server *metrics_server_start(const char *addr, struct zipkin_expo
 	uint16_t portnum;
 
 	if (split_addr(addr, host, sizeof(host), port, sizeof(port))) {
-		snprintf(err, cap, "invalid --metrics address '%s' (expected :PORT, HOST:PORT or [IPV6]:PORT)",
+		snprintf(err, cap, "invalid --metrics address '%s' (expected PORT, :PORT, HOST:PORT or [IPV6]:PORT)",
 			 addr);
 		return NULL;
 	}
@@ -447,6 +504,7 @@ struct metrics_server *metrics_server_start(const char *addr, struct zipkin_expo
 		return NULL;
 	}
 	pthread_mutex_init(&m->lock, NULL);
+	metrics_guard_init(&m->guard);
 	m->exporter = exporter;
 	if (!host[0]) {
 		/* Every address; IPv4 alone on hosts without IPv6. */
@@ -468,6 +526,7 @@ struct metrics_server *metrics_server_start(const char *addr, struct zipkin_expo
 	}
 	if (!m->daemon) {
 		snprintf(err, cap, "cannot serve metrics on '%s' (port in use?)", addr);
+		metrics_guard_destroy(&m->guard);
 		pthread_mutex_destroy(&m->lock);
 		free(m);
 		return NULL;
@@ -480,6 +539,7 @@ void metrics_server_publish(struct metrics_server *m, const struct metrics_snaps
 	pthread_mutex_lock(&m->lock);
 	m->snap = *snap;
 	pthread_mutex_unlock(&m->lock);
+	metrics_guard_sweep(&m->guard, now_ns(), CLIENT_TIMEOUT_S * 1000000000ull);
 }
 
 void metrics_server_set_capture(struct metrics_server *m, const struct capture *c)
@@ -497,6 +557,7 @@ void metrics_server_stop(struct metrics_server *m)
 	if (!m)
 		return;
 	MHD_stop_daemon(m->daemon);
+	metrics_guard_destroy(&m->guard);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
