@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	role = data[0] % 3;
-	if (fuzz_pipeline_new(&pl, sink, false) < 0)
+	if (fuzz_pipeline_new(&pl, sink, false, 16) < 0)
 		return 0;
 	t = pl.tracker;
 	while (off + 3 <= size) {

@@ -23,12 +23,14 @@ struct fuzz_pipeline {
 	struct conn_tracker *tracker;
 };
 
-/* NULL-free on success (returns 0); -1 without memory. */
-static inline int fuzz_pipeline_new(struct fuzz_pipeline *p, span_sink_fn sink, bool redis_statement)
+/* NULL-free on success (returns 0); -1 without memory. max_conns: the
+ * tracker's table (small ones make it evict). */
+static inline int fuzz_pipeline_new(struct fuzz_pipeline *p, span_sink_fn sink, bool redis_statement,
+				    size_t max_conns)
 {
-	struct tracer_opts to = { .max_exchanges = 4096 };
+	struct tracer_opts to = { .max_exchanges = 4096, .join_wait_ns = 200000000ull };
 	struct conn_tracker_opts ko = {
-		.max_conns = 16, .protocols = session_protocols, .env = &p->env, .stats = &p->stats,
+		.max_conns = max_conns, .protocols = session_protocols, .env = &p->env, .stats = &p->stats,
 	};
 
 	memset(p, 0, sizeof(*p));
@@ -50,6 +52,7 @@ static inline int fuzz_pipeline_new(struct fuzz_pipeline *p, span_sink_fn sink, 
 static inline void fuzz_pipeline_free(struct fuzz_pipeline *p)
 {
 	conn_tracker_free(p->tracker);
+	tracer_flush(p->tracer); /* the spans waiting for a join */
 	/* Sessions end or drop every exchange they start, whatever came in. */
 	if (tracer_in_flight(p->tracer) != 0)
 		abort();

@@ -275,7 +275,7 @@ static void fuzz_session(const uint8_t *data, size_t size, uint8_t **streams, si
 	uint8_t role = data[0] % 3;
 	size_t off = 1;
 
-	CHECK(fuzz_pipeline_new(&pl, sink, data[0] & 0x80) == 0);
+	CHECK(fuzz_pipeline_new(&pl, sink, data[0] & 0x80, 16) == 0);
 	t = pl.tracker;
 	while (off + 3 <= size) {
 		uint8_t ctl = data[off];
