@@ -30,7 +30,7 @@ struct raw_dump {
 	FILE *out;
 	uint32_t max_bytes;
 	uint8_t *buf; /* max_bytes: the masked copy */
-	struct raw_slot slots[RAW_DUMP_STATES];
+	struct raw_slot slots[1u << RAW_DUMP_STATES_BITS];
 };
 
 struct raw_dump *raw_dump_new(FILE *out, uint32_t max_bytes)
@@ -59,15 +59,10 @@ void raw_dump_free(struct raw_dump *d)
 
 static struct raw_slot *slot_of(struct raw_dump *d, uint32_t tgid, uint64_t ino, uint8_t dir)
 {
-	/* splitmix64's finaliser: cheap and well mixed. */
-	uint64_t x = ((uint64_t)tgid << 1 | dir) ^ (ino * 0x9e3779b97f4a7c15ull);
+	/* Fibonacci hashing: the top bits of the product are well mixed. */
+	uint64_t x = (ino ^ ((uint64_t)tgid << 32 | dir)) * 0x9e3779b97f4a7c15ull;
 
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	x ^= x >> 31;
-	return &d->slots[x % RAW_DUMP_STATES];
+	return &d->slots[x >> (64 - RAW_DUMP_STATES_BITS)];
 }
 
 static bool slot_is(const struct raw_slot *s, uint32_t tgid, uint64_t ino, uint8_t dir)

@@ -24,7 +24,7 @@
 #define RAW_DUMP_BYTES_MAX SS_PAYLOAD_MAX
 /* Directions of connections whose masking state is kept (~64 bytes each);
  * one whose slot another took starts again from a fresh state. */
-#define RAW_DUMP_STATES 16384
+#define RAW_DUMP_STATES_BITS 14
 
 struct raw_dump;
 
