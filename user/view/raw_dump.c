@@ -23,6 +23,7 @@ struct raw_slot {
 	bool seq_known;
 	uint8_t proto;     /* enum raw_mask_proto the state walks */
 	uint32_t next_seq; /* where the next event should start */
+	uint16_t lport, rport; /* of its data: a close may come with a local port of 0 */
 	struct raw_mask_state st;
 };
 
@@ -87,17 +88,9 @@ static struct raw_slot *slot_for(struct raw_dump *d, const struct ss_event *ev, 
 	}
 	s->seq_known = true;
 	s->next_seq = ev->seq + ev->len;
+	s->lport = ev->lport;
+	s->rport = ev->rport;
 	return s;
-}
-
-static void forget(struct raw_dump *d, const struct ss_event *ev)
-{
-	for (uint8_t dir = SS_DIR_EGRESS; dir <= SS_DIR_INGRESS; dir++) {
-		struct raw_slot *s = slot_of(d, ev->tgid, ev->sock_ino, dir);
-
-		if (slot_is(s, ev->tgid, ev->sock_ino, dir))
-			s->used = false;
-	}
 }
 
 static enum raw_mask_proto mask_proto(unsigned proto)
@@ -182,18 +175,34 @@ static int dump(FILE *f, const uint8_t *b, size_t n)
 	return r;
 }
 
+/* A close: its connection's states are forgotten, their ports said. */
+static int closed(struct raw_dump *d, const struct ss_event *ev, unsigned proto, uint64_t epoch_us)
+{
+	struct ss_event c = *ev;
+
+	for (uint8_t dir = SS_DIR_EGRESS; dir <= SS_DIR_INGRESS; dir++) {
+		struct raw_slot *s = slot_of(d, ev->tgid, ev->sock_ino, dir);
+
+		if (slot_is(s, ev->tgid, ev->sock_ino, dir)) {
+			c.lport = s->lport;
+			c.rport = s->rport;
+			s->used = false;
+		}
+	}
+	return header(d->out, &c, proto, epoch_us);
+}
+
 int raw_dump_event(struct raw_dump *d, const struct ss_event *ev, const uint8_t *payload, unsigned proto,
 		   uint64_t epoch_us)
 {
 	enum raw_mask_proto p = mask_proto(proto);
 	struct raw_slot *s;
 	size_t shown;
-	int r = header(d->out, ev, proto, epoch_us);
+	int r;
 
-	if (ev->type == SS_EV_CLOSE) {
-		forget(d, ev);
-		return r;
-	}
+	if (ev->type == SS_EV_CLOSE)
+		return closed(d, ev, proto, epoch_us);
+	r = header(d->out, ev, proto, epoch_us);
 	s = slot_for(d, ev, p);
 	if (ev->type == SS_EV_GAP) {
 		raw_mask_skip(&s->st, p, ev->len);
