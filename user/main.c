@@ -22,6 +22,7 @@
 #include "options.h"
 #include "pipeline.h"
 #include "stats.h"
+#include "view/raw_dump.h"
 #include "view/view_out.h"
 #include "view/view_replay.h"
 
@@ -45,6 +46,11 @@ static void on_full_payload(void *ctx, uint64_t sock_ino)
 static void export_span(void *ctx, const struct span *s)
 {
 	zipkin_exporter_enqueue(ctx, s);
+}
+
+static void raw_event(void *ctx, const struct ss_event *ev, const uint8_t *payload, unsigned proto)
+{
+	raw_dump_event(ctx, ev, payload, proto, clock_mono_to_epoch_us(ev->ts_ns));
 }
 
 static struct zipkin_exporter *start_exporter(const struct options *o)
@@ -261,9 +267,12 @@ static void stats_line(struct stats_mark *m, uint64_t now_ns, const struct captu
 }
 
 /* What stdout shows (view_term.h): the tree on a terminal, lines elsewhere,
- * nothing when the spans go to a file or a collector, unless asked. */
+ * nothing when the spans go to a file or a collector, unless asked; no
+ * spans under --raw's chunks. */
 static enum view_mode stdout_view(const struct options *o)
 {
+	if (o->raw)
+		return VIEW_MODE_OFF;
 	if (o->view != VIEW_MODE_AUTO)
 		return o->view;
 	if (o->output || o->zipkin_url)
@@ -326,6 +335,7 @@ int main(int argc, char **argv)
 	static uint64_t cgroup_ids[MAX_CGROUPS];
 	struct zipkin_exporter *exporter = NULL;
 	struct metrics_server *metrics = NULL;
+	struct raw_dump *raw = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t start_ns, last_sync_ns;
 	struct stats_mark mark = {};
@@ -358,6 +368,15 @@ int main(int argc, char **argv)
 	if (pipeline_init(&pipe, &popts, &stats)) {
 		fprintf(stderr, "sockspan: out of memory\n");
 		goto cleanup;
+	}
+	if (opts.raw) {
+		raw = raw_dump_new(stdout, opts.raw_bytes);
+		if (!raw) {
+			fprintf(stderr, "sockspan: out of memory\n");
+			goto cleanup;
+		}
+		pipe.raw = raw_event;
+		pipe.raw_ctx = raw;
 	}
 	/* -o: JSON; stdout: a view, unless -o or a collector took the spans. */
 	mode = stdout_view(&opts);
@@ -425,6 +444,8 @@ int main(int argc, char **argv)
 			span_output_flush(&out);
 		if (lines.f)
 			span_output_flush(&lines);
+		if (raw)
+			fflush(stdout);
 		if (view.store)
 			view_out_tick(&view, now / 1000);
 		if (metrics)
@@ -471,6 +492,7 @@ cleanup:
 	capture_free(cap);
 	zipkin_exporter_free(exporter);
 	pipeline_free(&pipe);
+	raw_dump_free(raw);
 	kube_stop(&kube);
 	span_output_close(&out);
 	span_output_close(&lines);

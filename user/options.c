@@ -48,6 +48,14 @@ static void usage(FILE *f)
 		"                           a terminal, lines elsewhere, none with -o or --zipkin\n"
 		"      --view-grace SECONDS  wait this long for late spans of a trace (default 1)\n"
 		"      --color auto|always|never  colour errors (auto: on a terminal, unless NO_COLOR)\n"
+		"      --raw                every captured read, write and close instead of spans (-o\n"
+		"                           and --zipkin still get spans): time, process, fd, addresses,\n"
+		"                           protocol, lengths, then offset/hex/ASCII. Masked: the values\n"
+		"                           of Authorization, Proxy-Authorization, Cookie, Set-Cookie,\n"
+		"                           HTTP/2 header blocks, Redis AUTH/HELLO arguments; NOT query\n"
+		"                           strings, bodies or other protocols: a debugging dump for\n"
+		"                           root on this node, not for logs\n"
+		"      --raw-bytes N        bytes dumped per chunk (0-%d, default %d; 0: lines only)\n"
 		"Filters, on what is shown and exported: kinds are ANDed, repeats of one kind ORed;\n"
 		"a trace passes when one of its spans matches (a line or an export: the span itself):\n"
 		"      --protocol http1|http2|grpc|redis\n"
@@ -104,7 +112,8 @@ static void usage(FILE *f)
 		"  sockspan --zipkin http://127.0.0.1:9411/api/v2/spans --metrics :9464\n"
 		"  sockspan --errors --min-duration 100ms  # slow or failing traces, as trees\n"
 		"  sockspan view spans.json --not --protocol redis\n",
-		SS_PAYLOAD_MAX, SS_PAYLOAD_DEFAULT, RINGBUF_DEFAULT_MB, K8S_TEMPLATE_DEFAULT, BATCH_BYTES_DEFAULT,
+		SS_PAYLOAD_MAX, SS_PAYLOAD_DEFAULT, RINGBUF_DEFAULT_MB, RAW_DUMP_BYTES_MAX, RAW_DUMP_BYTES_DEFAULT,
+		K8S_TEMPLATE_DEFAULT, BATCH_BYTES_DEFAULT,
 		BATCH_INTERVAL_DEFAULT_S, QUEUE_SPANS_DEFAULT, QUEUE_BYTES_DEFAULT, RETRY_TIMEOUT_DEFAULT_S,
 		FLUSH_TIMEOUT_DEFAULT_S);
 }
@@ -211,7 +220,7 @@ static int check_replay(struct options *o, int argc, char **argv)
 		return -1;
 	}
 	if (o->npids || o->ncgroup_dirs || o->output || o->zipkin_url || o->metrics_addr || o->duration_s || o->stats_s ||
-	    o->view == VIEW_MODE_LINES) {
+	    o->view == VIEW_MODE_LINES || o->raw) {
 		fprintf(stderr, "sockspan: view takes only --color, --view tree and filter options\n");
 		return -1;
 	}
@@ -262,6 +271,20 @@ static int read_zipkin_headers(struct options *o, const char *path)
 	return 0;
 }
 
+/* --raw has stdout to itself; --raw-bytes means nothing without it. */
+static int check_raw(const struct options *o, bool raw_bytes_given)
+{
+	if (raw_bytes_given && !o->raw) {
+		fprintf(stderr, "sockspan: --raw-bytes goes with --raw\n");
+		return -1;
+	}
+	if (o->raw && (o->view != VIEW_MODE_AUTO || (o->output && strcmp(o->output, "-") == 0))) {
+		fprintf(stderr, "sockspan: --raw has stdout to itself: no --view, no -o -\n");
+		return -1;
+	}
+	return 0;
+}
+
 /* The variable's value, or NULL when unset or empty. */
 static const char *env_or_null(const char *name)
 {
@@ -277,7 +300,7 @@ int options_parse(int argc, char **argv, struct options *o)
 		OPT_BATCH_BYTES, OPT_BATCH_INTERVAL, OPT_QUEUE_SPANS, OPT_QUEUE_BYTES, OPT_RETRY_TIMEOUT,
 		OPT_FLUSH_TIMEOUT, OPT_METRICS, OPT_REDIS_STATEMENT, OPT_ZIPKIN_CA, OPT_IGNORE_SAMPLING, OPT_HOOKS,
 		OPT_VIEW, OPT_VIEW_GRACE, OPT_COLOR, OPT_NOT, OPT_SAMPLE_RATE, OPT_STATS,
-		OPT_KUBECONFIG, OPT_NODE_NAME, OPT_NAME_TEMPLATE,
+		OPT_KUBECONFIG, OPT_NODE_NAME, OPT_NAME_TEMPLATE, OPT_RAW, OPT_RAW_BYTES,
 		/* One per enum view_filter_kind, in its order: last. */
 		OPT_FILTER,
 	};
@@ -322,6 +345,8 @@ int options_parse(int argc, char **argv, struct options *o)
 		{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG },
 		{ "node-name", required_argument, NULL, OPT_NODE_NAME },
 		{ "service-name-template", required_argument, NULL, OPT_NAME_TEMPLATE },
+		{ "raw", no_argument, NULL, OPT_RAW },
+		{ "raw-bytes", required_argument, NULL, OPT_RAW_BYTES },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -336,7 +361,7 @@ int options_parse(int argc, char **argv, struct options *o)
 	};
 	int opt, choice;
 	char *end, err[256];
-	bool negate = false;
+	bool negate = false, raw_bytes_given = false;
 
 	/* "sockspan view FILE": the options after "view" are parsed alike. */
 	o->replay = argc > 1 && strcmp(argv[1], "view") == 0;
@@ -345,6 +370,7 @@ int options_parse(int argc, char **argv, struct options *o)
 		argv++;
 	}
 	o->max_payload = SS_PAYLOAD_DEFAULT;
+	o->raw_bytes = RAW_DUMP_BYTES_DEFAULT;
 	o->ringbuf_mb = RINGBUF_DEFAULT_MB;
 	o->zipkin_url = o->replay ? NULL : env_or_null("SOCKSPAN_ZIPKIN_URL");
 	o->view_grace_s = VIEW_GRACE_DEFAULT_US / 1e6;
@@ -524,6 +550,14 @@ int options_parse(int argc, char **argv, struct options *o)
 				return -1;
 			}
 			break;
+		case OPT_RAW:
+			o->raw = true;
+			break;
+		case OPT_RAW_BYTES:
+			if (parse_u32(optarg, "--raw-bytes", 0, RAW_DUMP_BYTES_MAX, &o->raw_bytes))
+				return -1;
+			raw_bytes_given = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 1;
@@ -549,5 +583,5 @@ int options_parse(int argc, char **argv, struct options *o)
 		fprintf(stderr, "sockspan: --view and -o - both want stdout\n");
 		return -1;
 	}
-	return 0;
+	return check_raw(o, raw_bytes_given);
 }

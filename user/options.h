@@ -9,6 +9,7 @@
 
 #include "capture/capture.h"
 #include "export/zipkin_exporter.h"
+#include "view/raw_dump.h"
 #include "view/view_filter.h"
 #include "view/view_term.h"
 #include "meta/k8s_name.h"
@@ -75,6 +76,8 @@ struct options {
 	const char *kubeconfig;             /* --kubeconfig or $SOCKSPAN_KUBECONFIG; NULL: in-cluster if in a pod */
 	const char *node_name;              /* --node-name or $NODE_NAME; NULL: the host name */
 	struct k8s_template name_template;  /* --service-name-template, checked */
+	bool raw;           /* --raw: captured chunks on stdout instead of spans */
+	uint32_t raw_bytes; /* --raw-bytes: dumped per chunk */
 };
 
 /* Fills o from argv ("sockspan view FILE [OPTIONS]" sets replay). Returns 0

@@ -29,10 +29,23 @@ int pipeline_init(struct pipeline *p, const struct pipeline_opts *o, struct sock
 	return 0;
 }
 
+static void raw_event(struct pipeline *p, const struct ss_event *ev, const uint8_t *payload)
+{
+	if (ev->type == SS_EV_CLOSE)
+		p->raw(p->raw_ctx, ev, payload, conn_tracker_proto(p->tracker, ev->tgid, ev->sock_ino));
+	conn_tracker_event(p->tracker, ev, payload);
+	if (ev->type != SS_EV_CLOSE)
+		p->raw(p->raw_ctx, ev, payload, conn_tracker_proto(p->tracker, ev->tgid, ev->sock_ino));
+}
+
 void pipeline_event(void *ctx, const struct ss_event *ev, const uint8_t *payload)
 {
 	struct pipeline *p = ctx;
 
+	if (p->raw) {
+		raw_event(p, ev, payload);
+		return;
+	}
 	conn_tracker_event(p->tracker, ev, payload);
 }
 

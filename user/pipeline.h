@@ -36,6 +36,11 @@ struct pipeline_opts {
 	bool ignore_sampling;     /* requests marked not sampled get spans too */
 };
 
+/* --raw: every event, with what its connection is known to speak
+ * (conn_tracker_proto): for a close, before the tracker forgets it; for
+ * data, after the tracker detected from it. */
+typedef void (*pipeline_raw_fn)(void *ctx, const struct ss_event *ev, const uint8_t *payload, unsigned proto);
+
 /* Initialised in place and never moved: the stages point at each other. */
 struct pipeline {
 	struct sockspan_stats *stats;
@@ -45,6 +50,8 @@ struct pipeline {
 	struct tracer *tracer;
 	struct conn_tracker *tracker;
 	uint64_t last_expiry_ns;
+	pipeline_raw_fn raw; /* NULL: no --raw */
+	void *raw_ctx;
 };
 
 /* Returns 0, or -1 when out of memory (p is then freed). */

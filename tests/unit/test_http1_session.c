@@ -1495,3 +1495,23 @@ Test(h1_hostile, unanswered_requests_counted_at_close)
 	cr_expect_eq(stats.http1_unmatched, 64);
 	conn_tracker_free(t);
 }
+
+/* What --raw masks by: nothing known before the first bytes, HTTP/1 after
+ * them, PROTO_NONE once detection gives up, nothing known after a close. */
+Test(h1_unknown, tracker_says_what_a_connection_speaks)
+{
+	struct conn_tracker *t = eb_tracker(16);
+	struct eb_conn c = eb_open(t, 7, 5, 77, SS_ROLE_SERVER), u = eb_open(t, 7, 6, 78, SS_ROLE_SERVER);
+
+	cr_expect_eq(conn_tracker_proto(t, 7, 77), CONN_PROTO_UNDETECTED);
+	eb_str(&c, SS_DIR_INGRESS, "GET / HTTP/1.1\r\n");
+	cr_expect_eq(conn_tracker_proto(t, 7, 77), PROTO_HTTP1);
+	for (int i = 0; i < TRACKER_DETECT_TRIES; i++) {
+		cr_expect_eq(conn_tracker_proto(t, 7, 78), CONN_PROTO_UNDETECTED);
+		eb_str(&u, SS_DIR_INGRESS, "\x16\x03\x01 not a protocol we parse");
+	}
+	cr_expect_eq(conn_tracker_proto(t, 7, 78), PROTO_NONE);
+	eb_close(&c);
+	cr_expect_eq(conn_tracker_proto(t, 7, 77), CONN_PROTO_UNDETECTED);
+	conn_tracker_free(t);
+}

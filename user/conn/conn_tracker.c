@@ -226,3 +226,12 @@ size_t conn_tracker_count(const struct conn_tracker *t)
 {
 	return conn_table_count(t->conns);
 }
+
+unsigned conn_tracker_proto(const struct conn_tracker *t, uint32_t tgid, uint64_t sock_ino)
+{
+	const struct conn *c = conn_table_lookup(t->conns, &(struct conn_key){ .tgid = tgid, .sock_ino = sock_ino });
+
+	if (!c || !c->proto_done)
+		return CONN_PROTO_UNDETECTED;
+	return c->proto ? c->proto->id : PROTO_NONE;
+}

@@ -43,5 +43,10 @@ size_t conn_tracker_expire(struct conn_tracker *t, uint64_t now_ns, uint64_t idl
  * stream buffers and their protocol's empty storage (request queues). */
 void conn_tracker_trim(struct conn_tracker *t, uint64_t now_ns, uint64_t idle_ns);
 size_t conn_tracker_count(const struct conn_tracker *t);
+/* What the connection (tgid, sock_ino) is known to speak: an enum proto_id,
+ * PROTO_NONE when detection gave up, CONN_PROTO_UNDETECTED while it goes on
+ * or for a connection not tracked. For --raw, which masks by protocol. */
+#define CONN_PROTO_UNDETECTED (PROTO_NONE + 1)
+unsigned conn_tracker_proto(const struct conn_tracker *t, uint32_t tgid, uint64_t sock_ino);
 
 #endif
