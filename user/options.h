@@ -12,6 +12,7 @@
 #include "view/view_filter.h"
 #include "view/view_term.h"
 #include "meta/k8s_name.h"
+#include "meta/k8s_select.h"
 
 #define SOCKSPAN_VERSION "0.1.0"
 /* --pid may be given this many times (the kernel filter map holds 1024). */
@@ -72,6 +73,7 @@ struct options {
 	const char *kubeconfig;             /* --kubeconfig or $SOCKSPAN_KUBECONFIG; NULL: in-cluster if in a pod */
 	const char *node_name;              /* --node-name or $NODE_NAME; NULL: the host name */
 	struct k8s_template name_template;  /* --service-name-template, checked */
+	struct k8s_select select;           /* --namespace, --pod, --selector, --exclude-namespace */
 };
 
 /* Fills o from argv ("sockspan view FILE [OPTIONS]" sets replay). Returns 0
