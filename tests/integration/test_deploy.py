@@ -89,16 +89,25 @@ def test_rbac_reads_pods_and_services_only():
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "sockspan", "namespace": "tracing"}]
 
 
-class CappedSockspan(Sockspan):
-    """sockspan as root with only these capabilities (none inheritable, none else bounded)."""
+# In a mount namespace of its own: the root filesystem and tracefs read only
+# (readOnlyRootFilesystem, the readOnly hostPath), the test's directory (for
+# -o) writable as the pod's emptyDir would be.
+READ_ONLY = ('mount --bind "$0" "$0" && mount -o remount,bind,ro / && '
+             'mount -o remount,bind,ro /sys/kernel/tracing && exec "$@"')
 
-    def __init__(self, caps, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.caps = caps
+
+class CappedSockspan(Sockspan):
+    """sockspan as root with only these capabilities (none inheritable, none else bounded),
+    its root filesystem read only."""
+
+    def __init__(self, caps, args, tmp_dir):
+        super().__init__(args, tmp_dir)
+        self.caps, self.tmp_dir = caps, tmp_dir
 
     def argv(self):
         bounding = ",".join(["-all"] + [f"+{c.lower()}" for c in self.caps])
-        return ["setpriv", "--inh-caps=-all", f"--bounding-set={bounding}", "--", *super().argv()]
+        return ["unshare", "-m", "--propagation", "private", "sh", "-c", READ_ONLY, str(self.tmp_dir),
+                "setpriv", "--inh-caps=-all", f"--bounding-set={bounding}", "--", *super().argv()]
 
 
 def traced_pod_span(kube, server, driver, tmp_path, caps):
