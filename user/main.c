@@ -16,9 +16,9 @@
 #include "export/metrics_server.h"
 #include "export/span_output.h"
 #include "export/zipkin_exporter.h"
-#include "meta/cgroup_tree.h"
 #include "meta/k8s_client.h"
 #include "meta/k8s_meta.h"
+#include "meta/traced_cgroups.h"
 #include "options.h"
 #include "pipeline.h"
 #include "stats.h"
@@ -81,6 +81,7 @@ static struct zipkin_exporter *start_exporter(const struct options *o)
  * or in a pod), and who the traced pods and peers are. */
 struct kube {
 	struct k8s_pod_opts pod_opts; /* the client reads it: lives as long */
+	const char *labels[K8S_POD_MAX_LABELS]; /* pod_opts's */
 	struct k8s_store *store;      /* NULL: no API server */
 	struct k8s_client *client;
 	struct k8s_meta *meta;
@@ -97,9 +98,16 @@ static int kube_start(struct kube *k, const struct options *o)
 	int r = o->kubeconfig ? k8s_config_kubeconfig(&cfg, o->kubeconfig, err, sizeof(err))
 			      : k8s_config_in_cluster(&cfg, err, sizeof(err));
 
-	k->pod_opts = k8s_template_pod_opts(&o->name_template);
+	k->pod_opts = k8s_select_pod_opts(&o->select, &o->name_template, k->labels);
 	if (r < 0 && o->kubeconfig) {
 		fprintf(stderr, "sockspan: --kubeconfig %s\n", err);
+		return -1;
+	}
+	/* 1: not in a pod. */
+	if (r != 0 && k8s_select_active(&o->select)) {
+		fprintf(stderr, "sockspan: --namespace, --pod, --selector and --exclude-namespace need the "
+				"Kubernetes API server (in a pod, or --kubeconfig)%s%s\n", r < 0 ? ": " : "",
+			r < 0 ? err : "");
 		return -1;
 	}
 	if (r < 0)
@@ -153,8 +161,10 @@ static void kube_counters(const struct kube *k, struct metrics_k8s *out)
 }
 
 static void publish(struct metrics_server *m, const struct capture *cap, const struct conn_tracker *tracker,
-		    const struct sockspan_stats *stats, const struct kube *k)
+		    const struct sockspan_stats *stats, const struct kube *k, const struct traced_cgroups *traced)
 {
+	struct traced_cgroups_stats ts = {};
+
 	struct metrics_snapshot snap = {
 		.stats = *stats,
 		.conns_tracked = conn_tracker_count(tracker),
@@ -162,6 +172,11 @@ static void publish(struct metrics_server *m, const struct capture *cap, const s
 	};
 
 	kube_counters(k, &snap.k8s);
+	if (traced)
+		traced_cgroups_stats(traced, &ts);
+	snap.k8s.pods_selected = ts.pods_selected;
+	snap.k8s.pods_traced = ts.pods_found;
+	snap.cgroups_traced = ts.cgroups;
 	metrics_server_publish(m, &snap);
 }
 
@@ -211,26 +226,33 @@ static void report(const struct capture *cap, const struct conn_tracker *tracker
 		(unsigned long long)invalid);
 }
 
-/* The ids of the --cgroup directories and of every cgroup under them, in
- * ids (MAX_CGROUPS); said once when there are more than the filter holds. */
-static size_t selected_cgroups(const struct options *o, uint64_t *ids)
+/* The cgroups to trace, when --cgroup or pod selection restricts capture;
+ * *out stays NULL otherwise. Returns 0, or -1 (said). */
+static int start_traced(struct traced_cgroups **out, const struct options *o, const struct kube *k)
 {
-	static bool said;
-	size_t n = cgroup_tree_ids(o->cgroup_dirs, o->ncgroup_dirs, ids, MAX_CGROUPS);
+	bool pods = k8s_select_active(&o->select);
+	struct traced_cgroups_opts to = {
+		.dirs = o->cgroup_dirs, .ndirs = o->ncgroup_dirs, .select = pods ? &o->select : NULL,
+		.label_base = o->name_template.nlabels, .store = k->store, .max_ids = MAX_CGROUPS,
+	};
+	char err[256];
 
-	if (n > MAX_CGROUPS && !said) {
-		fprintf(stderr, "sockspan: %zu cgroups under the --cgroup directories: only %d are traced\n", n,
-			MAX_CGROUPS);
-		said = true;
-	}
-	return n < MAX_CGROUPS ? n : MAX_CGROUPS;
+	if (!o->ncgroup_dirs && !pods)
+		return 0;
+	*out = traced_cgroups_new(&to, err, sizeof(err));
+	if (!*out)
+		fprintf(stderr, "sockspan: %s\n", err);
+	return *out ? 0 : -1;
 }
 
 static void say_ready(const struct options *o, enum capture_hooks h)
 {
 	const char *hooks = h == CAPTURE_HOOKS_SOCKET ? "socket hooks" : "syscall tracepoints";
 
-	if (o->npids || o->ncgroup_dirs)
+	if (k8s_select_active(&o->select))
+		fprintf(stderr, "sockspan: ready: tracing the selected pods, %zu cgroup%s, %zu process%s (%s)\n",
+			o->ncgroup_dirs, o->ncgroup_dirs == 1 ? "" : "s", o->npids, o->npids == 1 ? "" : "es", hooks);
+	else if (o->npids || o->ncgroup_dirs)
 		fprintf(stderr, "sockspan: ready: tracing %zu process%s, %zu cgroup%s (%s)\n", o->npids,
 			o->npids == 1 ? "" : "es", o->ncgroup_dirs, o->ncgroup_dirs == 1 ? "" : "s", hooks);
 	else
@@ -332,6 +354,7 @@ int main(int argc, char **argv)
 	struct pipeline_opts popts = {};
 	static struct kube kube;
 	struct capture *cap = NULL;
+	struct traced_cgroups *traced = NULL;
 	static uint64_t cgroup_ids[MAX_CGROUPS];
 	struct zipkin_exporter *exporter = NULL;
 	struct metrics_server *metrics = NULL;
@@ -404,11 +427,13 @@ int main(int argc, char **argv)
 	}
 	clock_sync();
 
+	if (start_traced(&traced, &opts, &kube))
+		goto cleanup;
 	copts.pids = opts.pids;
 	copts.npids = opts.npids;
-	if (opts.ncgroup_dirs) {
+	if (traced) {
 		copts.cgroups = cgroup_ids;
-		copts.ncgroups = selected_cgroups(&opts, cgroup_ids);
+		copts.ncgroups = traced_cgroups_count(traced, clock_mono_now_ns(), cgroup_ids);
 	}
 	copts.max_payload = opts.max_payload;
 	copts.ringbuf_bytes = opts.ringbuf_mb * 1024u * 1024u;
@@ -448,18 +473,18 @@ int main(int argc, char **argv)
 			fflush(stdout);
 		if (view.store)
 			view_out_tick(&view, now / 1000);
+		/* New containers and pods' cgroups, pods the API added or deleted. */
+		if (traced && traced_cgroups_due(traced, now))
+			capture_set_cgroups(cap, cgroup_ids, traced_cgroups_count(traced, now, cgroup_ids));
 		if (metrics)
-			publish(metrics, cap, pipe.tracker, &stats, &kube);
+			publish(metrics, cap, pipe.tracker, &stats, &kube, traced);
 		if (opts.stats_s > 0 && now - mark.ns >= (uint64_t)(opts.stats_s * 1e9))
 			stats_line(&mark, now, cap, &stats, &view, exporter);
 		if (opts.duration_s > 0 && now - start_ns >= (uint64_t)(opts.duration_s * 1e9))
 			break;
-		/* Each second: the clock, and the cgroups made or removed under
-		 * the --cgroup directories (a pod's new containers). */
+		/* Each second: the clock. */
 		if (now - last_sync_ns >= 1000000000ull) {
 			clock_sync();
-			if (opts.ncgroup_dirs)
-				capture_set_cgroups(cap, cgroup_ids, selected_cgroups(&opts, cgroup_ids));
 			/* What connections and exchanges freed goes back to the
 			 * system after a burst, not kept by the allocator; not
 			 * under steady load, whose freed memory is reused at once
@@ -476,7 +501,7 @@ int main(int argc, char **argv)
 	if (view.store)
 		view_out_flush(&view);
 	if (metrics) {
-		publish(metrics, cap, pipe.tracker, &stats, &kube);
+		publish(metrics, cap, pipe.tracker, &stats, &kube, traced);
 		metrics_server_set_capture(metrics, NULL);
 	}
 	if (exporter)
@@ -490,6 +515,7 @@ int main(int argc, char **argv)
 cleanup:
 	metrics_server_stop(metrics);
 	capture_free(cap);
+	traced_cgroups_free(traced);
 	zipkin_exporter_free(exporter);
 	pipeline_free(&pipe);
 	raw_dump_free(raw);

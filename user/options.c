@@ -76,6 +76,12 @@ static void usage(FILE *f)
 		"      --kubeconfig FILE    reach the API server as this kubeconfig's current context\n"
 		"                           says (env: SOCKSPAN_KUBECONFIG)\n"
 		"      --node-name NAME     the pods of this node (default: $NODE_NAME, else the host name)\n"
+		"      --namespace NS       trace only the pods of this namespace (repeatable)\n"
+		"      --pod NS/NAME        trace only this pod (repeatable)\n"
+		"      --selector KEY=VALUE[,KEY=VALUE...]  trace only the pods with all these labels\n"
+		"                           (repeatable); these three are ORed with each other and\n"
+		"                           with --cgroup; they need the API server\n"
+		"      --exclude-namespace NS  never trace the pods of this namespace (repeatable)\n"
 		"      --service-name-template TEMPLATE  a pod's service name from {namespace},\n"
 		"                           {workload}, {pod}, {container}, {label:KEY}\n"
 		"                           (default %s); the pod's annotation\n"
@@ -219,8 +225,8 @@ static int check_replay(struct options *o, int argc, char **argv)
 		fprintf(stderr, "sockspan: view takes one FILE ('-': stdin)\n");
 		return -1;
 	}
-	if (o->npids || o->ncgroup_dirs || o->output || o->zipkin_url || o->metrics_addr || o->duration_s || o->stats_s ||
-	    o->view == VIEW_MODE_LINES || o->raw) {
+	if (o->npids || o->ncgroup_dirs || k8s_select_active(&o->select) || o->output || o->zipkin_url ||
+	    o->metrics_addr || o->duration_s || o->stats_s || o->view == VIEW_MODE_LINES || o->raw) {
 		fprintf(stderr, "sockspan: view takes only --color, --view tree and filter options\n");
 		return -1;
 	}
@@ -301,6 +307,8 @@ int options_parse(int argc, char **argv, struct options *o)
 		OPT_FLUSH_TIMEOUT, OPT_METRICS, OPT_REDIS_STATEMENT, OPT_ZIPKIN_CA, OPT_IGNORE_SAMPLING, OPT_HOOKS,
 		OPT_VIEW, OPT_VIEW_GRACE, OPT_COLOR, OPT_NOT, OPT_SAMPLE_RATE, OPT_STATS,
 		OPT_KUBECONFIG, OPT_NODE_NAME, OPT_NAME_TEMPLATE, OPT_RAW, OPT_RAW_BYTES,
+		/* One per enum k8s_select_kind, in its order. */
+		OPT_SELECT, OPT_SELECT_LAST = OPT_SELECT + K8S_SELECT_EXCLUDE_NAMESPACE,
 		/* One per enum view_filter_kind, in its order: last. */
 		OPT_FILTER,
 	};
@@ -347,6 +355,10 @@ int options_parse(int argc, char **argv, struct options *o)
 		{ "service-name-template", required_argument, NULL, OPT_NAME_TEMPLATE },
 		{ "raw", no_argument, NULL, OPT_RAW },
 		{ "raw-bytes", required_argument, NULL, OPT_RAW_BYTES },
+		{ "namespace", required_argument, NULL, OPT_SELECT + K8S_SELECT_NAMESPACE },
+		{ "pod", required_argument, NULL, OPT_SELECT + K8S_SELECT_POD },
+		{ "selector", required_argument, NULL, OPT_SELECT + K8S_SELECT_LABELS },
+		{ "exclude-namespace", required_argument, NULL, OPT_SELECT + K8S_SELECT_EXCLUDE_NAMESPACE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -387,6 +399,13 @@ int options_parse(int argc, char **argv, struct options *o)
 		if (negate && (opt < OPT_FILTER || opt >= OPT_FILTER + VIEW_FILTER__COUNT)) {
 			fprintf(stderr, "sockspan: --not goes right before a filter option\n");
 			return -1;
+		}
+		if (opt >= OPT_SELECT && opt <= OPT_SELECT_LAST) {
+			if (k8s_select_add(&o->select, opt - OPT_SELECT, optarg, err, sizeof(err))) {
+				fprintf(stderr, "sockspan: %s\n", err);
+				return -1;
+			}
+			continue;
 		}
 		if (opt >= OPT_FILTER && opt < OPT_FILTER + VIEW_FILTER__COUNT) {
 			if (view_filter_add(&o->filter, opt - OPT_FILTER, optarg, negate, err, sizeof(err))) {

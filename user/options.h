@@ -13,6 +13,7 @@
 #include "view/view_filter.h"
 #include "view/view_term.h"
 #include "meta/k8s_name.h"
+#include "meta/k8s_select.h"
 
 #define SOCKSPAN_VERSION "0.1.0"
 /* --pid may be given this many times (the kernel filter map holds 1024). */
@@ -78,6 +79,7 @@ struct options {
 	struct k8s_template name_template;  /* --service-name-template, checked */
 	bool raw;           /* --raw: captured chunks on stdout instead of spans */
 	uint32_t raw_bytes; /* --raw-bytes: dumped per chunk */
+	struct k8s_select select;           /* --namespace, --pod, --selector, --exclude-namespace */
 };
 
 /* Fills o from argv ("sockspan view FILE [OPTIONS]" sets replay). Returns 0

@@ -26,6 +26,7 @@ from itlib.apps import Driver, PyServer  # noqa: E402
 from itlib.chain import ChainRig, Pods  # noqa: E402
 from itlib.grpc_apps import GrpcClient, GrpcServer  # noqa: E402
 from itlib.h2 import H2o, Nghttpd  # noqa: E402
+from itlib.kube import KubeEnv  # noqa: E402
 from itlib.nginx import Nginx  # noqa: E402
 from itlib.sockspan import Sockspan  # noqa: E402
 
@@ -75,6 +76,14 @@ def driver():
     yield make
     for d in started:
         d.stop()
+
+
+@pytest.fixture
+def kube(tmp_path):
+    """Pods made of real processes and the fake API server that lists them (itlib/kube.py)."""
+    env = KubeEnv(tmp_path)
+    yield env
+    env.close()
 
 
 @pytest.fixture

@@ -5,21 +5,10 @@ peers named by pod IP and by ClusterIP, renaming on MODIFIED and DELETED,
 recovery after a 410 and after the watch is cut, and no API server at all."""
 import json
 
-import pytest
-
 from itlib.apps import SERVER_COMM
 from itlib.collector import scrape
-from itlib.kube import NODE, KubeEnv, service_object, tags_of, wait_for_stderr
+from itlib.kube import NODE, SYNCED, service_object, tags_of, wait_for_stderr
 from itlib.procs import STEP_TIMEOUT, free_port, wait_until
-
-SYNCED = "pods on node worker-1"
-
-
-@pytest.fixture
-def kube(tmp_path):
-    env = KubeEnv(tmp_path)
-    yield env
-    env.close()
 
 
 def spans_so_far(ss):

@@ -44,6 +44,14 @@ static void remove_tree(void)
 	cr_assert_eq(system(cmd), 0);
 }
 
+static size_t cgroup_tree_ids(const char *const *dirs, size_t n, uint64_t *ids, size_t cap)
+{
+	struct cgroup_ids w = { ids, cap, 0 };
+
+	cgroup_ids_add_dirs(&w, dirs, n);
+	return cgroup_ids_finish(&w);
+}
+
 TestSuite(cgroup_tree, .init = make_tree, .fini = remove_tree);
 
 static int cmp(const void *a, const void *b)

@@ -160,6 +160,9 @@ static void render_capture(struct text *t, const struct metrics_snapshot *s, con
 	       "Payload reads from user memory that faulted.", k[SS_CNT_COPY_FAILED]);
 	metric(t, "sockspan_malformed_events_total", "counter", "Ring buffer samples too short to be events.",
 	       s->malformed);
+	metric(t, "sockspan_traced_cgroups", "gauge",
+	       "Cgroups in the kernel's filter (--cgroup, selected pods); 0 when every cgroup is traced.",
+	       s->cgroups_traced);
 
 	family(t, "sockspan_captured_events_total", "counter",
 	       "Data events handled, by protocol (none: not recognised) and direction (ingress: the traced "
@@ -243,6 +246,11 @@ static void render_k8s(struct text *t, const struct metrics_k8s *k)
 	put(t, "sockspan_k8s_objects_dropped_total{reason=\"store_full\"} %llu\n", (unsigned long long)k->store_full);
 	put(t, "sockspan_k8s_objects_dropped_total{reason=\"line_too_long\"} %llu\n",
 	    (unsigned long long)k->line_too_long);
+	metric(t, "sockspan_k8s_pods_selected", "gauge",
+	       "Pods of this node that --namespace, --pod, --selector and --exclude-namespace select.",
+	       k->pods_selected);
+	metric(t, "sockspan_k8s_pods_traced", "gauge", "Selected pods whose cgroups are in the kernel's filter.",
+	       k->pods_traced);
 }
 
 static void render_trace(struct text *t, const struct sockspan_stats *s)

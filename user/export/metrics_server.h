@@ -22,6 +22,7 @@ struct metrics_k8s {
 	uint64_t watch_restarts, relists; /* watches started again; lists made again */
 	uint64_t api_errors;              /* failed requests */
 	uint64_t rejected, store_full, line_too_long; /* objects dropped, by reason */
+	uint64_t pods_selected, pods_traced; /* by --namespace...; of them, with cgroups found */
 };
 
 /* What the capture thread publishes. */
@@ -29,6 +30,7 @@ struct metrics_snapshot {
 	struct sockspan_stats stats;
 	uint64_t conns_tracked;   /* connections in the table now */
 	uint64_t malformed;       /* capture_malformed() */
+	uint64_t cgroups_traced;  /* in the kernel's cgroup filter (0: no filter) */
 	struct metrics_k8s k8s;
 };
 

@@ -7,20 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct walk {
-	uint64_t *ids;
-	size_t cap, n;
-};
-
-static void add(struct walk *w, uint64_t id)
+static void add(struct cgroup_ids *w, uint64_t id)
 {
 	if (w->n < w->cap)
 		w->ids[w->n] = id;
 	w->n++;
 }
 
-/* dfd: an open directory (closed here); its id is already added. */
-static void walk_dir(struct walk *w, int dfd, int depth)
+void cgroup_each_subdir(int dfd, void (*fn)(int parent, const char *name, void *ctx), void *ctx)
 {
 	DIR *d = fdopendir(dfd);
 	struct dirent *e;
@@ -29,26 +23,42 @@ static void walk_dir(struct walk *w, int dfd, int depth)
 		close(dfd);
 		return;
 	}
-	while ((e = readdir(d))) {
-		struct stat st;
-		int sub;
-
-		if (e->d_type != DT_DIR || !strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub < 0)
-			continue;
-		if (fstat(sub, &st) != 0) {
-			close(sub);
-			continue;
-		}
-		add(w, st.st_ino);
-		if (depth < CGROUP_TREE_MAX_DEPTH)
-			walk_dir(w, sub, depth + 1);
-		else
-			close(sub);
-	}
+	while ((e = readdir(d)))
+		if (e->d_type == DT_DIR && strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			fn(dirfd(d), e->d_name, ctx);
 	closedir(d);
+}
+
+int cgroup_open_subdir(int parent, const char *name)
+{
+	return openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+struct tree_walk {
+	struct cgroup_ids *w;
+	int depth; /* of the directories visited, below the selected one */
+};
+
+static void visit(int parent, const char *name, void *ctx)
+{
+	struct tree_walk *t = ctx;
+	int sub = cgroup_open_subdir(parent, name);
+	struct stat st;
+
+	if (sub < 0)
+		return;
+	if (fstat(sub, &st) != 0) {
+		close(sub);
+		return;
+	}
+	add(t->w, st.st_ino);
+	if (t->depth >= CGROUP_TREE_MAX_DEPTH) {
+		close(sub);
+		return;
+	}
+	t->depth++;
+	cgroup_each_subdir(sub, visit, t);
+	t->depth--;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -58,28 +68,35 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-size_t cgroup_tree_ids(const char *const *dirs, size_t n, uint64_t *ids, size_t cap)
+void cgroup_ids_add_tree(struct cgroup_ids *w, int dfd)
 {
-	struct walk w = { ids, cap, 0 };
-	size_t kept, out = 0;
+	struct stat st;
 
+	if (fstat(dfd, &st) != 0) {
+		close(dfd);
+		return;
+	}
+	add(w, st.st_ino);
+	cgroup_each_subdir(dfd, visit, &(struct tree_walk){ w, 1 });
+}
+
+size_t cgroup_ids_finish(struct cgroup_ids *w)
+{
+	size_t kept = w->n < w->cap ? w->n : w->cap, out = 0;
+
+	qsort(w->ids, kept, sizeof(w->ids[0]), cmp_u64);
+	for (size_t i = 0; i < kept; i++)
+		if (out == 0 || w->ids[out - 1] != w->ids[i])
+			w->ids[out++] = w->ids[i];
+	return w->n - (kept - out);
+}
+
+void cgroup_ids_add_dirs(struct cgroup_ids *w, const char *const *dirs, size_t n)
+{
 	for (size_t i = 0; i < n; i++) {
 		int dfd = open(dirs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		struct stat st;
 
-		if (dfd < 0)
-			continue;
-		if (fstat(dfd, &st) != 0) {
-			close(dfd);
-			continue;
-		}
-		add(&w, st.st_ino);
-		walk_dir(&w, dfd, 1);
+		if (dfd >= 0)
+			cgroup_ids_add_tree(w, dfd);
 	}
-	kept = w.n < cap ? w.n : cap;
-	qsort(ids, kept, sizeof(ids[0]), cmp_u64);
-	for (size_t i = 0; i < kept; i++)
-		if (out == 0 || ids[out - 1] != ids[i])
-			ids[out++] = ids[i];
-	return w.n - (kept - out);
 }

@@ -57,6 +57,19 @@ static bool label_value(const char *s, size_t n)
 	return true;
 }
 
+static bool label_key(const char *s, size_t n)
+{
+	const char *slash = memchr(s, '/', n);
+	char prefix[K8S_NAME_MAX + 1];
+	size_t pn = slash ? (size_t)(slash - s) : 0, nn = slash ? n - pn - 1 : n;
+
+	if (n > K8S_LABEL_KEY_MAX || nn == 0 || pn > K8S_NAME_MAX || !label_value(s + n - nn, nn))
+		return false;
+	memcpy(prefix, s, pn);
+	prefix[pn] = '\0';
+	return !slash || dns_subdomain(prefix, pn);
+}
+
 bool k8s_check(enum k8s_check c, const char *s)
 {
 	size_t n = strlen(s);
@@ -75,6 +88,8 @@ bool k8s_check(enum k8s_check c, const char *s)
 			if (!alnum(s[i]))
 				return false;
 		return true;
+	case K8S_CHECK_LABEL_KEY:
+		return label_key(s, n);
 	case K8S_CHECK_TOKEN:
 		if (n > K8S_TOKEN_MAX)
 			return false;

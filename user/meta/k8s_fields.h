@@ -13,6 +13,8 @@
 #define K8S_NAME_MAX 253  /* DNS-1123 subdomain: pod, node and owner names */
 #define K8S_LABEL_MAX 63  /* DNS-1123 label: namespaces, services, containers; label values */
 #define K8S_KIND_MAX 63   /* an owner's kind, e.g. "ReplicaSet" */
+/* Label keys: an optional DNS subdomain prefix, '/', a name of 63. */
+#define K8S_LABEL_KEY_MAX 317
 /* An API object or a watch line is refused above this: a pod is a few KiB. */
 #define K8S_OBJECT_MAX (4u << 20)
 /* A list page (the client asks for K8S_LIST_LIMIT objects a page). */
@@ -27,6 +29,7 @@ enum k8s_check {
 	K8S_CHECK_LABEL_VALUE, /* "" or [A-Za-z0-9._-], alphanumeric at both ends, at most 63 */
 	K8S_CHECK_KIND,        /* [A-Za-z][A-Za-z0-9]*, at most 63 */
 	K8S_CHECK_TOKEN,       /* resource versions, continue tokens: printable ASCII, no space */
+	K8S_CHECK_LABEL_KEY,   /* [prefix/]name: prefix a subdomain, name a non-empty label value */
 };
 
 struct k8s_ip {

@@ -4,25 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* A label key: [prefix/]name, prefix a DNS subdomain, name as a label value
- * but not empty. */
-static bool label_key(const char *k, size_t n)
-{
-	const char *slash = memchr(k, '/', n);
-	char part[K8S_LABEL_KEY_MAX + 1];
-	size_t pn = slash ? (size_t)(slash - k) : 0, nn = slash ? n - pn - 1 : n;
-
-	if (n > K8S_LABEL_KEY_MAX || nn == 0 || nn > K8S_LABEL_MAX)
-		return false;
-	memcpy(part, k, pn);
-	part[pn] = '\0';
-	if (slash && !k8s_check(K8S_CHECK_SUBDOMAIN, part))
-		return false;
-	memcpy(part, k + n - nn, nn);
-	part[nn] = '\0';
-	return k8s_check(K8S_CHECK_LABEL_VALUE, part);
-}
-
 static const char *const fields[] = { "namespace", "workload", "pod", "container" };
 
 int k8s_template_parse(const char *s, struct k8s_template *t, char *err, size_t errcap)
@@ -49,12 +30,14 @@ int k8s_template_parse(const char *s, struct k8s_template *t, char *err, size_t 
 		for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 			known |= k == strlen(fields[i]) && memcmp(p + 1, fields[i], k) == 0;
 		if (!known && k > 6 && memcmp(p + 1, "label:", 6) == 0) {
-			if (!label_key(p + 7, k - 6))
+			if (t->nlabels == K8S_TEMPLATE_MAX_LABELS)
+				return snprintf(err, errcap, "more than %d labels", K8S_TEMPLATE_MAX_LABELS), -1;
+			if (k - 6 > K8S_LABEL_KEY_MAX)
 				return snprintf(err, errcap, "{%.*s}: not a label key", (int)k, p + 1), -1;
-			if (t->nlabels == K8S_POD_MAX_LABELS)
-				return snprintf(err, errcap, "more than %d labels", K8S_POD_MAX_LABELS), -1;
 			memcpy(t->keys[t->nlabels], p + 7, k - 6);
 			t->keys[t->nlabels][k - 6] = '\0';
+			if (!k8s_check(K8S_CHECK_LABEL_KEY, t->keys[t->nlabels]))
+				return snprintf(err, errcap, "{%.*s}: not a label key", (int)k, p + 1), -1;
 			t->labels[t->nlabels] = t->keys[t->nlabels];
 			t->nlabels++;
 			known = true;

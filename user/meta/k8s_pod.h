@@ -15,10 +15,9 @@
 #define K8S_POD_MAX_IPS 4
 /* Containers, init containers included, kept per pod; the rest are counted. */
 #define K8S_POD_MAX_CONTAINERS 16
-/* Labels a name template may read ({label:KEY}). */
-#define K8S_POD_MAX_LABELS 4
-/* Label keys: an optional DNS subdomain prefix, '/', a name of 63. */
-#define K8S_LABEL_KEY_MAX 317
+/* Labels kept per pod: those a name template reads ({label:KEY}, 4 at most)
+ * and those pod selectors compare (--selector, 4 keys at most). */
+#define K8S_POD_MAX_LABELS 8
 /* The annotation that names a pod's service, whatever the template says. */
 #define K8S_SERVICE_ANNOTATION "sockspan.io/service-name"
 

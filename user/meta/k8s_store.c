@@ -374,6 +374,18 @@ enum k8s_peer k8s_store_by_ip(struct k8s_store *st, uint8_t family, const uint8_
 	return r;
 }
 
+void k8s_store_each_pod(struct k8s_store *st, void (*fn)(const struct k8s_pod *p, void *ctx), void *ctx)
+{
+	const struct index *x;
+
+	pthread_mutex_lock(&st->mu);
+	x = &st->sets[K8S_PODS]->by_key;
+	for (size_t i = 0; i <= x->mask; i++)
+		for (const struct entry *e = x->b[i]; e; e = e->next)
+			fn(e->rec, ctx);
+	pthread_mutex_unlock(&st->mu);
+}
+
 uint64_t k8s_store_generation(const struct k8s_store *st)
 {
 	return atomic_load(&st->gen);

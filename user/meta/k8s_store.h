@@ -16,7 +16,7 @@
 #include "meta/k8s_watch.h"
 
 /* Pods of one node: kubelet runs 110 by default, a few hundred at most
- * (~3.4 KiB each, 14 MiB at the cap). */
+ * (~3.6 KiB each, 15 MiB at the cap). */
 #define K8S_STORE_MAX_PODS 4096
 /* Services of the whole cluster (~300 bytes each, 5 MiB at the cap). */
 #define K8S_STORE_MAX_SERVICES 16384
@@ -63,6 +63,10 @@ bool k8s_store_pod_by_container(struct k8s_store *st, const char *cid, struct k8
  * address (IPv4-mapped IPv6 is taken as IPv4); a copy in *pod or *svc. */
 enum k8s_peer k8s_store_by_ip(struct k8s_store *st, uint8_t family, const uint8_t addr[16], struct k8s_pod *pod,
 			      struct k8s_service *svc);
+
+/* Calls fn on every pod, under the lock: fn must be quick and must not
+ * call the store. */
+void k8s_store_each_pod(struct k8s_store *st, void (*fn)(const struct k8s_pod *p, void *ctx), void *ctx);
 
 /* Changes with every change: a reader's cached answers are stale when it
  * moved. Lock-free. */

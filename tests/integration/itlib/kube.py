@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "apps"))
 from fake_kube import FakeKube  # noqa: E402
 
 NODE = "worker-1"
+SYNCED = f"pods on node {NODE}"  # sockspan's stderr once it listed the pods
 HASH = "7d4b9c8f6d"
 
 

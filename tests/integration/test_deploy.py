@@ -1,0 +1,133 @@
+"""deploy/ as shipped: the manifests are checked offline (kustomize build, then
+the fields least privilege rests on), and sockspan runs with exactly the
+capabilities the DaemonSet lists (setpriv: root's uid, every other capability
+out of the bounding set, tracefs already mounted as the hostPath gives it):
+it traces a pod's server and names the pod from its cgroup. The image itself
+is not built here (no registry to pull debian from)."""
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from itlib.apps import SERVER_COMM
+from itlib.sockspan import Sockspan
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+
+
+def manifests():
+    docs = []
+    for f in sorted(DEPLOY.glob("*.yaml")):
+        docs += [d for d in yaml.safe_load_all(f.read_text()) if d]
+    return {(d["kind"], d["metadata"]["name"]): d for d in docs if d["kind"] != "Kustomization"}
+
+
+def daemonset():
+    return manifests()[("DaemonSet", "sockspan")]
+
+
+def container():
+    [c] = daemonset()["spec"]["template"]["spec"]["containers"]
+    return c
+
+
+def capabilities():
+    return container()["securityContext"]["capabilities"]["add"]
+
+
+def test_kustomize_builds_every_manifest():
+    kubectl = shutil.which("kubectl")
+    if not kubectl:
+        pytest.skip("kubectl is not installed: only the structural checks below ran")
+    out = subprocess.run([kubectl, "kustomize", str(DEPLOY)], check=True, capture_output=True, text=True).stdout
+    built = {(d["kind"], d["metadata"]["name"]) for d in yaml.safe_load_all(out)}
+    assert built == set(manifests()), "kustomization.yaml lists every manifest"
+
+
+def test_least_privilege_and_wiring():
+    m = manifests()
+    ds = daemonset()
+    pod = ds["spec"]["template"]["spec"]
+    c = container()
+    sc = c["securityContext"]
+    assert ("Namespace", "tracing") in m
+    assert ds["metadata"]["namespace"] == "tracing"
+    assert pod["hostPID"] is True
+    assert sc["privileged"] is False and sc["allowPrivilegeEscalation"] is False
+    assert sc["readOnlyRootFilesystem"] is True and sc["runAsUser"] == 0
+    assert sc["capabilities"]["drop"] == ["ALL"]
+    assert sorted(capabilities()) == ["BPF", "DAC_READ_SEARCH", "PERFMON", "SYS_RESOURCE"]
+    assert {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}} in c["env"]
+    assert pod["tolerations"] == [{"operator": "Exists"}]
+    assert ds["spec"]["updateStrategy"]["type"] == "RollingUpdate"
+    # The probes reach the metrics server the args start, on the declared port.
+    [port] = c["ports"]
+    assert c["args"][c["args"].index("--metrics") + 1] == f":{port['containerPort']}"
+    assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": port["name"]}
+    assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": port["name"]}
+    res = c["resources"]
+    assert res["requests"]["memory"] and res["limits"]["memory"]
+    # Host paths are read only; the one writable place is an emptyDir.
+    mounts = {v["name"]: v for v in c["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    for name, v in volumes.items():
+        assert ("hostPath" in v) == mounts[name].get("readOnly", False), name
+    assert {mounts[n]["mountPath"] for n in volumes if "hostPath" in volumes[n]} == {
+        "/sys/kernel/tracing", "/sys/kernel/btf", "/sys/fs/cgroup"}
+
+
+def test_rbac_reads_pods_and_services_only():
+    m = manifests()
+    sa = m[("ServiceAccount", "sockspan")]
+    assert daemonset()["spec"]["template"]["spec"]["serviceAccountName"] == sa["metadata"]["name"]
+    role = m[("ClusterRole", "sockspan")]
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["pods", "services"], "verbs": ["get", "list", "watch"]}]
+    binding = m[("ClusterRoleBinding", "sockspan")]
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "sockspan"}
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "sockspan", "namespace": "tracing"}]
+
+
+# In a mount namespace of its own: the root filesystem and tracefs read only
+# (readOnlyRootFilesystem, the readOnly hostPath), the test's directory (for
+# -o) writable as the pod's emptyDir would be.
+READ_ONLY = ('mount --bind "$0" "$0" && mount -o remount,bind,ro / && '
+             'mount -o remount,bind,ro /sys/kernel/tracing && exec "$@"')
+
+
+class CappedSockspan(Sockspan):
+    """sockspan as root with only these capabilities (none inheritable, none else bounded),
+    its root filesystem read only."""
+
+    def __init__(self, caps, args, tmp_dir):
+        super().__init__(args, tmp_dir)
+        self.caps, self.tmp_dir = caps, tmp_dir
+
+    def argv(self):
+        bounding = ",".join(["-all"] + [f"+{c.lower()}" for c in self.caps])
+        return ["unshare", "-m", "--propagation", "private", "sh", "-c", READ_ONLY, str(self.tmp_dir),
+                "setpriv", "--inh-caps=-all", f"--bounding-set={bounding}", "--", *super().argv()]
+
+
+def traced_pod_span(kube, server, driver, tmp_path, caps):
+    srv, d = server("127.0.0.2"), driver()
+    web = kube.pod("shop", "checkout", "Deployment", ip="127.0.0.2")
+    web.enter(srv.pid)
+    with CappedSockspan(caps, ["--cgroup", kube.root], tmp_path) as ss:
+        d.connect("127.0.0.2", srv.port)
+        d.requests([("GET", "/status/200")])
+    [s] = ss.spans
+    return s, web
+
+
+def test_runs_with_exactly_the_manifest_capabilities(kube, server, driver, tmp_path):
+    s, web = traced_pod_span(kube, server, driver, tmp_path, capabilities())
+    assert (s["kind"], s["name"], s["localEndpoint"]["serviceName"]) == ("SERVER", "get /status/{id}", SERVER_COMM)
+    assert s["tags"]["k8s.pod.uid"] == web.uid, "the pod is named from its cgroup"
+
+
+def test_dac_read_search_is_what_names_pods(kube, server, driver, tmp_path):
+    """Without DAC_READ_SEARCH, open_by_handle_at fails: spans still come, nameless."""
+    s, _ = traced_pod_span(kube, server, driver, tmp_path, [c for c in capabilities() if c != "DAC_READ_SEARCH"])
+    assert "k8s.pod.uid" not in s["tags"]
