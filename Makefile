@@ -29,7 +29,7 @@ DEB_PACKAGES := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 	libcjson-dev libnghttp2-dev libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler libyaml-dev \
 	libmicrohttpd-dev libcriterion-dev pkg-config curl iproute2 nginx wrk \
 	nghttp2-client nghttp2-server h2o redis-server redis-tools protobuf-compiler \
-	python3 python3-pytest python3-jsonschema python3-yaml python3-requests \
+	kubectl python3 python3-pytest python3-jsonschema python3-yaml python3-requests \
 	python3-redis python3-grpcio python3-protobuf python3-prometheus-client python3-py-zipkin openssl
 
 # user/ has one folder per pipeline stage (see README); main.c wires them.
