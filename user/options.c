@@ -14,116 +14,6 @@
 #include "sockspan_event.h"
 #include "view/view_store.h"
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: sockspan [OPTIONS]\n"
-		"       sockspan view FILE|- [VIEW OPTIONS]   show recorded Zipkin v2 JSON spans as trees\n"
-		"Trace HTTP/1.x, HTTP/2, gRPC and Redis requests of the processes on this node\n"
-		"from their socket reads and writes (eBPF), and print one span per\n"
-		"request/response, or send them to a Zipkin collector.\n"
-		"\n"
-		"  -p, --pid PID            trace only this process (repeatable)\n"
-		"  -c, --cgroup DIR         trace only processes in this cgroup v2 directory or\n"
-		"                           any under it, e.g. a pod's with its containers, also\n"
-		"                           those made later (repeatable; combines with --pid)\n"
-		"  -o, --output FILE        write Zipkin v2 JSON, one span per line ('-': stdout);\n"
-		"                           default: one readable line per span on stdout\n"
-		"  -s, --service-name NAME  serviceName of every span (default: the pod's, else the\n"
-		"                           process name)\n"
-		"  -d, --duration SECONDS   stop after that long\n"
-		"      --max-payload BYTES  payload bytes captured per syscall (1-%d, default %d)\n"
-		"      --ringbuf-mb MB      kernel ring buffer size, a power of two (default %d)\n"
-		"      --redis-statement    tag Redis spans with db.statement: the command, arguments as '?'\n"
-		"      --hooks auto|socket|syscalls  where bytes are caught: the socket layer's\n"
-		"                           tracepoints (Linux >= 6.4; other syscalls pay nothing) or\n"
-		"                           the syscalls'; auto (default): the socket layer's if any\n"
-		"      --ignore-sampling    also make the spans of requests marked not sampled\n"
-		"                           (x-b3-sampled: 0, b3: 0, traceparent flags 00)\n"
-		"  -v, --verbose            show libbpf's messages (the verifier's log on failure)\n"
-		"\n"
-		"View (stdout), also for 'sockspan view':\n"
-		"      --view tree|lines    one tree per trace, shown once its spans stop coming for\n"
-		"                           the grace period; or one line per span. Default: tree on\n"
-		"                           a terminal, lines elsewhere, none with -o or --zipkin\n"
-		"      --view-grace SECONDS  wait this long for late spans of a trace (default 1)\n"
-		"      --color auto|always|never  colour errors (auto: on a terminal, unless NO_COLOR)\n"
-		"      --raw                every captured read, write and close instead of spans (-o\n"
-		"                           and --zipkin still get spans): time, process, fd, addresses,\n"
-		"                           protocol, lengths, then offset/hex/ASCII. Masked: the values\n"
-		"                           of Authorization, Proxy-Authorization, Cookie, Set-Cookie,\n"
-		"                           HTTP/2 header blocks, Redis AUTH/HELLO arguments; NOT query\n"
-		"                           strings, bodies or other protocols: a debugging dump for\n"
-		"                           root on this node, not for logs\n"
-		"      --raw-bytes N        bytes dumped per chunk (0-%d, default %d; 0: lines only)\n"
-		"Filters, on what is shown and exported: kinds are ANDed, repeats of one kind ORed;\n"
-		"a trace passes when one of its spans matches (a line or an export: the span itself):\n"
-		"      --protocol http1|http2|grpc|redis\n"
-		"      --min-duration DURATION  e.g. 50ms, 1.5s, 200us\n"
-		"      --errors             a span with an error (5xx, gRPC error, Redis error, reset)\n"
-		"      --status CODE        an HTTP status or class (404, 5xx) or a gRPC code\n"
-		"      --service NAME       the span's service name\n"
-		"      --path-prefix PATH   the start of the HTTP path or gRPC method\n"
-		"      --trace-id ID        16 or 32 hex digits\n"
-		"      --not                negates the filter option after it, e.g. --not --service x\n"
-		"      --sample-rate F      keep this fraction of traces, decided by trace id alone,\n"
-		"                           so every sockspan keeps the same ones\n"
-		"  -h, --help               this help\n"
-		"  -V, --version            print the version\n"
-		"\n"
-		"Kubernetes (in a pod: from its service account; spans of pods are named after their\n"
-		"workloads, with k8s.* tags; peers that are pods or Services are named too):\n"
-		"      --kubeconfig FILE    reach the API server as this kubeconfig's current context\n"
-		"                           says (env: SOCKSPAN_KUBECONFIG)\n"
-		"      --node-name NAME     the pods of this node (default: $NODE_NAME, else the host name)\n"
-		"      --namespace NS       trace only the pods of this namespace (repeatable)\n"
-		"      --pod NS/NAME        trace only this pod (repeatable)\n"
-		"      --selector KEY=VALUE[,KEY=VALUE...]  trace only the pods with all these labels\n"
-		"                           (repeatable); these three are ORed with each other and\n"
-		"                           with --cgroup; they need the API server\n"
-		"      --exclude-namespace NS  never trace the pods of this namespace (repeatable)\n"
-		"      --service-name-template TEMPLATE  a pod's service name from {namespace},\n"
-		"                           {workload}, {pod}, {container}, {label:KEY}\n"
-		"                           (default %s); the pod's annotation\n"
-		"                           " K8S_SERVICE_ANNOTATION " wins over it, -s over both\n"
-		"\n"
-		"Export to Zipkin (spans then go only there, unless -o is given too):\n"
-		"  -z, --zipkin URL         POST spans to this Zipkin v2 endpoint, e.g.\n"
-		"                           http://zipkin:9411/api/v2/spans (env: SOCKSPAN_ZIPKIN_URL)\n"
-		"      --zipkin-header 'NAME: VALUE'  extra request header, e.g. auth (repeatable);\n"
-		"                           every process can read argv: put secrets in a file:\n"
-		"      --zipkin-header-file FILE  one 'NAME: VALUE' per line (# comments)\n"
-		"      --zipkin-ca FILE     trust the CAs in this PEM file for https (default: the system's)\n"
-		"      --zipkin-encoding json|proto3  body format (default json)\n"
-		"      --no-compress        send bodies without gzip\n"
-		"      --batch-bytes BYTES  send a batch before it grows past this (default %d)\n"
-		"      --batch-interval SECONDS  or once its first span is this old (default %g)\n"
-		"      --queue-spans N      spans waiting for export at most (default %d);\n"
-		"      --queue-bytes BYTES  and bytes (default %u); beyond them new spans are dropped\n"
-		"      --retry-timeout SECONDS  retry a failing batch this long, then drop it (default %g)\n"
-		"      --flush-timeout SECONDS  time to send what is queued on exit (default %g)\n"
-		"\n"
-		"      --stats SECONDS      a line of counters on stderr this often (rates, traces open,\n"
-		"                           drops, export backlog); the full report comes on exit\n"
-		"      --metrics ADDR       serve /metrics (Prometheus), /healthz and /readyz on ADDR:\n"
-		"                           PORT (127.0.0.1 only), :PORT (every address, as in a pod),\n"
-		"                           HOST:PORT or [IPV6]:PORT\n"
-		"\n"
-		"Runs as root. Diagnostics go to stderr; a line containing 'ready' says capture started.\n"
-		"\n"
-		"Examples:\n"
-		"  sockspan                          # every process on this node\n"
-		"  sockspan --pid 1234 -o -          # one process, Zipkin JSON on stdout\n"
-		"  sockspan -p 1234 -p 5678 -d 60 -o spans.json\n"
-		"  sockspan --zipkin http://127.0.0.1:9411/api/v2/spans --metrics :9464\n"
-		"  sockspan --errors --min-duration 100ms  # slow or failing traces, as trees\n"
-		"  sockspan view spans.json --not --protocol redis\n",
-		SS_PAYLOAD_MAX, SS_PAYLOAD_DEFAULT, RINGBUF_DEFAULT_MB, RAW_DUMP_BYTES_MAX, RAW_DUMP_BYTES_DEFAULT,
-		K8S_TEMPLATE_DEFAULT, BATCH_BYTES_DEFAULT,
-		BATCH_INTERVAL_DEFAULT_S, QUEUE_SPANS_DEFAULT, QUEUE_BYTES_DEFAULT, RETRY_TIMEOUT_DEFAULT_S,
-		FLUSH_TIMEOUT_DEFAULT_S);
-}
-
 static int parse_u32(const char *s, const char *what, uint32_t min, uint32_t max, uint32_t *out)
 {
 	char *end;
@@ -578,13 +468,13 @@ int options_parse(int argc, char **argv, struct options *o)
 			raw_bytes_given = true;
 			break;
 		case 'h':
-			usage(stdout);
+			options_usage(stdout);
 			return 1;
 		case 'V':
 			printf("sockspan %s\n", SOCKSPAN_VERSION);
 			return 1;
 		default:
-			usage(stderr);
+			options_usage(stderr);
 			return -1;
 		}
 	}

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdio.h>
+
 #include "capture/capture.h"
 #include "export/zipkin_exporter.h"
 #include "view/raw_dump.h"
@@ -86,5 +88,7 @@ struct options {
  * to go on, 1 to exit successfully (--help, --version: printed), -1 on a bad
  * option (said on stderr). */
 int options_parse(int argc, char **argv, struct options *o);
+/* The --help text. */
+void options_usage(FILE *f);
 
 #endif
