@@ -19,6 +19,7 @@
 #include "event_builder.h"
 #include "parse/h2_frame.h"
 #include "conn/proto.h"
+#include "session/h2_streams.h"
 
 #define IN SS_DIR_INGRESS
 #define OUT SS_DIR_EGRESS
@@ -1555,15 +1556,15 @@ Test(h2_limits, open_streams_bounded)
 			t_send(&h, C);
 	}
 	t_send(&h, C);
-	cr_expect_eq(stats.h2_streams_overflow, 600 - 512);
+	cr_expect_eq(stats.h2_streams_overflow, 600 - H2_MAX_STREAMS);
 	for (uint32_t i = 0; i < 600; i++) {
 		t_status(&h, 2 * i + 1, "200", H2_FLAG_END_STREAM);
 		if (h.len > 60000)
 			t_send(&h, S);
 	}
 	t_send(&h, S);
-	cr_expect_eq(nspans, 512);
-	cr_expect_eq(stats.h2_streams_unspanned, 600 - 512);
+	cr_expect_eq(nspans, H2_MAX_STREAMS);
+	cr_expect_eq(stats.h2_streams_unspanned, 600 - H2_MAX_STREAMS);
 	t_close(&h);
 }
 

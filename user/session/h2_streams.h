@@ -10,8 +10,10 @@
 #include "session/exchange.h"
 #include "session/h2_block.h"
 
-/* Open streams tracked per connection: servers allow 100 (nghttpd, Go, h2o) to a few hundred. */
-#define H2_MAX_STREAMS 512
+/* Open streams tracked per connection (~1.1 KiB each): servers allow 100
+ * by default (nghttpd, Go, h2o, grpc); more would let one connection hold
+ * hundreds of KiB of streams that are never answered. */
+#define H2_MAX_STREAMS 128
 
 struct h2_stream {
 	uint32_t id;
