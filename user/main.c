@@ -160,6 +160,14 @@ static void kube_counters(const struct kube *k, struct metrics_k8s *out)
 	};
 }
 
+/* malloc's bytes in use: every arena, and chunks given their own mapping. */
+static size_t heap_in_use(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+}
+
 static void publish(struct metrics_server *m, const struct capture *cap, const struct conn_tracker *tracker,
 		    const struct sockspan_stats *stats, const struct kube *k, const struct traced_cgroups *traced)
 {
@@ -168,6 +176,7 @@ static void publish(struct metrics_server *m, const struct capture *cap, const s
 	struct metrics_snapshot snap = {
 		.stats = *stats,
 		.conns_tracked = conn_tracker_count(tracker),
+		.heap_bytes = heap_in_use(),
 		.malformed = capture_malformed(cap),
 	};
 
@@ -361,6 +370,7 @@ int main(int argc, char **argv)
 	struct raw_dump *raw = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t start_ns, last_sync_ns;
+	size_t heap, memory_limit;
 	struct stats_mark mark = {};
 	char err[512];
 	int ret = 1, r;
@@ -368,6 +378,7 @@ int main(int argc, char **argv)
 	r = options_parse(argc, argv, &opts);
 	if (r)
 		return r > 0 ? 0 : 2;
+	memory_limit = (size_t)opts.memory_limit_mb << 20;
 	/* No BPF, no privilege: a file of spans shown as trees. */
 	if (opts.replay) {
 		struct view_style style = { view_term_width(STDOUT_FILENO),
@@ -465,6 +476,11 @@ int main(int argc, char **argv)
 		 * counted in this round, before the exporter can send them. */
 		now = clock_mono_now_ns();
 		pipeline_tick(&pipe, now);
+		/* Over budget: the connections holding the most go first, down
+		 * to 7/8 of it (not at once over again). */
+		heap = heap_in_use();
+		if (heap > memory_limit)
+			conn_tracker_shed(pipe.tracker, heap - memory_limit / 8 * 7);
 		if (out.f)
 			span_output_flush(&out);
 		if (lines.f)

@@ -192,7 +192,7 @@ static const char *env_or_null(const char *name)
 int options_parse(int argc, char **argv, struct options *o)
 {
 	enum {
-		OPT_MAX_PAYLOAD = 256, OPT_RINGBUF_MB, OPT_ZIPKIN_HEADER, OPT_ZIPKIN_HEADER_FILE, OPT_ZIPKIN_ENCODING, OPT_NO_COMPRESS,
+		OPT_MAX_PAYLOAD = 256, OPT_RINGBUF_MB, OPT_MEMORY_LIMIT, OPT_ZIPKIN_HEADER, OPT_ZIPKIN_HEADER_FILE, OPT_ZIPKIN_ENCODING, OPT_NO_COMPRESS,
 		OPT_BATCH_BYTES, OPT_BATCH_INTERVAL, OPT_QUEUE_SPANS, OPT_QUEUE_BYTES, OPT_RETRY_TIMEOUT,
 		OPT_FLUSH_TIMEOUT, OPT_METRICS, OPT_REDIS_STATEMENT, OPT_ZIPKIN_CA, OPT_IGNORE_SAMPLING, OPT_HOOKS,
 		OPT_VIEW, OPT_VIEW_GRACE, OPT_COLOR, OPT_NOT, OPT_SAMPLE_RATE, OPT_STATS,
@@ -210,6 +210,7 @@ int options_parse(int argc, char **argv, struct options *o)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "max-payload", required_argument, NULL, OPT_MAX_PAYLOAD },
 		{ "ringbuf-mb", required_argument, NULL, OPT_RINGBUF_MB },
+		{ "memory-limit", required_argument, NULL, OPT_MEMORY_LIMIT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "zipkin", required_argument, NULL, 'z' },
 		{ "zipkin-header", required_argument, NULL, OPT_ZIPKIN_HEADER },
@@ -274,6 +275,7 @@ int options_parse(int argc, char **argv, struct options *o)
 	o->max_payload = SS_PAYLOAD_DEFAULT;
 	o->raw_bytes = RAW_DUMP_BYTES_DEFAULT;
 	o->ringbuf_mb = RINGBUF_DEFAULT_MB;
+	o->memory_limit_mb = MEMORY_LIMIT_DEFAULT_MB;
 	o->zipkin_url = o->replay ? NULL : env_or_null("SOCKSPAN_ZIPKIN_URL");
 	o->view_grace_s = VIEW_GRACE_DEFAULT_US / 1e6;
 	o->batch_bytes = BATCH_BYTES_DEFAULT;
@@ -334,6 +336,10 @@ int options_parse(int argc, char **argv, struct options *o)
 			break;
 		case OPT_MAX_PAYLOAD:
 			if (parse_u32(optarg, "--max-payload", 1, SS_PAYLOAD_MAX, &o->max_payload))
+				return -1;
+			break;
+		case OPT_MEMORY_LIMIT:
+			if (parse_u32(optarg, "--memory-limit", 16, 1u << 20, &o->memory_limit_mb))
 				return -1;
 			break;
 		case OPT_RINGBUF_MB:

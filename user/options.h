@@ -26,6 +26,9 @@
  * filter map holds 4096). */
 #define MAX_CGROUPS 4096
 #define RINGBUF_DEFAULT_MB 32
+/* --memory-limit: the heap's budget, well under the DaemonSet's 512 MiB limit
+ * with the ring buffer and the binary beside it. */
+#define MEMORY_LIMIT_DEFAULT_MB 256
 /* --zipkin-header may be given this many times. */
 #define MAX_ZIPKIN_HEADERS 32
 /* --zipkin-header-file: its size at most. */
@@ -50,6 +53,7 @@ struct options {
 	double duration_s;
 	uint32_t max_payload;
 	uint32_t ringbuf_mb;
+	uint32_t memory_limit_mb;
 	bool verbose;
 	const char *zipkin_url;
 	const char *zipkin_headers[MAX_ZIPKIN_HEADERS];

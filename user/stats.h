@@ -14,6 +14,7 @@ struct sockspan_stats {
 	uint64_t bytes;               /* bytes the traced syscalls moved on TCP connections */
 	uint64_t conns_opened;        /* connections tracked */
 	uint64_t conns_evicted;       /* dropped because the table was full */
+	uint64_t conns_shed;          /* dropped, costliest first, to stay within --memory-limit */
 	uint64_t conns_expired;       /* freed after being idle */
 	uint64_t stream_gaps;         /* bytes of lost events (truncation is counted in the kernel) */
 	uint64_t stream_resyncs;      /* parsers that lost their place and looked for the next message */

@@ -227,6 +227,46 @@ size_t conn_tracker_count(const struct conn_tracker *t)
 	return conn_table_count(t->conns);
 }
 
+static size_t footprint(const struct conn *c)
+{
+	size_t n = sizeof(*c) + c->streams[0].cap + c->streams[1].cap;
+
+	if (c->proto && c->proto_state && c->proto->footprint)
+		n += c->proto->footprint(c->proto_state);
+	return n;
+}
+
+struct shed_candidate {
+	size_t bytes;
+	struct conn *c;
+};
+
+static int costlier_first(const void *a, const void *b)
+{
+	size_t x = ((const struct shed_candidate *)a)->bytes, y = ((const struct shed_candidate *)b)->bytes;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+size_t conn_tracker_shed(struct conn_tracker *t, size_t bytes)
+{
+	size_t n = conn_table_count(t->conns), k = 0, freed = 0;
+	struct shed_candidate *v = n ? malloc(n * sizeof(*v)) : NULL;
+
+	if (!v)
+		return 0;
+	for (struct conn *c = conn_table_oldest(t->conns); c && k < n; c = c->newer)
+		v[k++] = (struct shed_candidate){ footprint(c), c };
+	qsort(v, k, sizeof(*v), costlier_first);
+	for (size_t i = 0; i < k && freed < bytes; i++) {
+		freed += v[i].bytes;
+		conn_table_remove(t->conns, v[i].c);
+		t->stats->conns_shed++;
+	}
+	free(v);
+	return freed;
+}
+
 unsigned conn_tracker_proto(const struct conn_tracker *t, uint32_t tgid, uint64_t sock_ino)
 {
 	const struct conn *c = conn_table_lookup(t->conns, &(struct conn_key){ .tgid = tgid, .sock_ino = sock_ino });

@@ -66,6 +66,9 @@ struct proto_ops {
 	/* The connection is idle: give back storage that holds nothing now.
 	 * NULL: nothing to give back. */
 	void (*trim)(void *st);
+	/* Heap bytes the state holds, about (the memory budget evicts the
+	 * costliest connections first). */
+	size_t (*footprint)(const void *st);
 };
 
 #endif

@@ -185,6 +185,11 @@ static void render_capture(struct text *t, const struct metrics_snapshot *s, con
 	       "Connections forgotten because the table was full.", s->stats.conns_evicted);
 	metric(t, "sockspan_connections_expired_total", "counter", "Connections forgotten after being idle.",
 	       s->stats.conns_expired);
+	metric(t, "sockspan_connections_shed_total", "counter",
+	       "Connections forgotten, those holding the most memory first, to stay within --memory-limit.",
+	       s->stats.conns_shed);
+	metric(t, "sockspan_heap_bytes", "gauge", "Heap memory in use (malloc's count), held to --memory-limit.",
+	       s->heap_bytes);
 	metric(t, "sockspan_stream_gap_bytes_total", "counter", "Stream bytes lost with events.",
 	       s->stats.stream_gaps);
 	metric(t, "sockspan_stream_resyncs_total", "counter",

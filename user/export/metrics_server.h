@@ -29,6 +29,7 @@ struct metrics_k8s {
 struct metrics_snapshot {
 	struct sockspan_stats stats;
 	uint64_t conns_tracked;   /* connections in the table now */
+	uint64_t heap_bytes;      /* malloc's bytes in use */
 	uint64_t malformed;       /* capture_malformed() */
 	uint64_t cgroups_traced;  /* in the kernel's cgroup filter (0: no filter) */
 	struct metrics_k8s k8s;

@@ -51,6 +51,13 @@ void h2_decoder_free(struct h2_decoder *d)
 	d->reset = false;
 }
 
+size_t h2_decoder_footprint(const struct h2_decoder *d)
+{
+	/* HPACK counts 32 bytes of overhead per entry; nghttp2 spends ~240
+	 * on a tiny one: about 8 times the table's HPACK size. */
+	return d->inflater ? 1024 + 8 * nghttp2_hd_inflate_get_dynamic_table_size(d->inflater) : 0;
+}
+
 void h2_decoder_table_size(struct h2_decoder *d, uint32_t size)
 {
 	if (!d->exact || !d->inflater)

@@ -63,6 +63,8 @@ struct h2_block {
  * its table limit raised to H2_HPACK_MAX_TABLE (joined mid-connection). */
 void h2_decoder_new(struct h2_decoder *d, bool exact);
 void h2_decoder_free(struct h2_decoder *d);
+/* Heap bytes the decoder holds, about. */
+size_t h2_decoder_footprint(const struct h2_decoder *d);
 /* The peer acknowledged SETTINGS_HEADER_TABLE_SIZE = size: the exact
  * decoder follows it (capped at H2_HPACK_MAX_TABLE). */
 void h2_decoder_table_size(struct h2_decoder *d, uint32_t size);

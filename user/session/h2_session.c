@@ -649,6 +649,14 @@ static void h2_take_over(void *p, struct conn *c, struct proto_switch *sw)
 	st->side[sw->dir].max_frame = H2_MAX_FRAME_SIZE_CEILING;
 }
 
+static size_t h2_footprint(const void *p)
+{
+	const struct h2_state *st = p;
+
+	return sizeof(*st) + st->streams.cap * (sizeof(struct h2_stream) + sizeof(struct h2_stream_ref)) +
+	       h2_decoder_footprint(&st->side[0].dec) + h2_decoder_footprint(&st->side[1].dec);
+}
+
 const struct proto_ops h2_proto = {
 	.id = PROTO_HTTP2,
 	.full_payload = true,
@@ -659,4 +667,5 @@ const struct proto_ops h2_proto = {
 	.gap = h2_gap,
 	.close = h2_close,
 	.take_over = h2_take_over,
+	.footprint = h2_footprint,
 };

@@ -491,6 +491,13 @@ static void h1_trim(void *p)
 	request_queue_trim(&st->pending);
 }
 
+static size_t h1_footprint(const void *p)
+{
+	const struct h1_state *st = p;
+
+	return sizeof(*st) + request_queue_footprint(&st->pending);
+}
+
 const struct proto_ops http1_proto = {
 	.id = PROTO_HTTP1,
 	.detect = h1_detect,
@@ -501,4 +508,5 @@ const struct proto_ops http1_proto = {
 	.close = h1_close,
 	.switch_to = h1_switch_to,
 	.trim = h1_trim,
+	.footprint = h1_footprint,
 };

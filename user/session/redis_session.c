@@ -671,6 +671,13 @@ static void redis_trim(void *p)
 	request_queue_trim(&st->pending);
 }
 
+static size_t redis_footprint(const void *p)
+{
+	const struct redis_state *st = p;
+
+	return sizeof(*st) + request_queue_footprint(&st->pending);
+}
+
 const struct proto_ops redis_proto = {
 	.id = PROTO_REDIS,
 	.detect = redis_detect,
@@ -680,4 +687,5 @@ const struct proto_ops redis_proto = {
 	.gap = redis_gap,
 	.close = redis_close,
 	.trim = redis_trim,
+	.footprint = redis_footprint,
 };

@@ -27,6 +27,12 @@ struct request_queue {
 /* max: requests kept at most (a bound against hostile peers). unanswered: the
  * caller's counter of requests dropped without an answer; on_drop (may be
  * NULL) sees each of them (to end its exchange). */
+/* Heap bytes the queue's storage takes. */
+static inline size_t request_queue_footprint(const struct request_queue *q)
+{
+	return (size_t)q->cap * q->elem_size;
+}
+
 void request_queue_init(struct request_queue *q, size_t elem_size, unsigned max, uint64_t *unanswered,
 			request_queue_drop_fn on_drop, void *drop_ctx);
 /* Drops (and counts) what is queued; frees the storage. */

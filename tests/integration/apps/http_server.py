@@ -88,6 +88,7 @@ class Handler(BaseHTTPRequestHandler):
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 1024  # tests open hundreds of connections at once
 
 
 class Server6(Server):
