@@ -4,6 +4,7 @@ a token, sockspan reaching it through --kubeconfig. Exact names and k8s.* tags,
 peers named by pod IP and by ClusterIP, renaming on MODIFIED and DELETED,
 recovery after a 410 and after the watch is cut, and no API server at all."""
 import json
+from pathlib import Path
 
 from itlib.apps import SERVER_COMM
 from itlib.collector import scrape
@@ -200,3 +201,29 @@ def test_api_server_unreachable(kube, sockspan, server, driver):
     assert names(served_by(ss.spans, srv)) == [SERVER_COMM] * 3
     said = [line for line in ss.stderr().splitlines() if "until it answers" in line]
     assert len(said) == 1, ss.stderr()
+
+
+def test_in_cluster_with_a_rotated_token(kube, sockspan, server, driver, tmp_path, monkeypatch):
+    """In a pod: the API from KUBERNETES_SERVICE_HOST/PORT, the service account's token and
+    CA from its folder (SOCKSPAN_K8S_SA_DIR stands for /var/run/secrets/...). The kubelet
+    rotates the token: once the API takes only the new one, sockspan reads it again."""
+    sa = tmp_path / "serviceaccount"
+    sa.mkdir()
+    (sa / "ca.crt").write_bytes(Path(kube.api.ca_file).read_bytes())
+    (sa / "token").write_text(kube.api.token)
+    (sa / "namespace").write_text("tracing")
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(kube.api.port))
+    monkeypatch.setenv("SOCKSPAN_K8S_SA_DIR", str(sa))
+    srv, d, web = checkout_pod(kube, server, driver)
+    with sockspan("--node-name", NODE, "--cgroup", kube.root) as ss:
+        first_requests(ss, d, srv)
+        rotated = sa / "token.new"
+        rotated.write_text("rotated-token")
+        rotated.replace(sa / "token")  # as the kubelet does: a new file, renamed in place
+        kube.api.token = "rotated-token"
+        kube.api.drop()
+        web.obj["metadata"]["annotations"] = {"sockspan.io/service-name": "after-rotation"}
+        kube.api.set("pods", web.obj)
+        request_until_named(ss, d, srv, "after-rotation")
+    expect_renamed(served_by(ss.spans, srv), "shop.checkout", "after-rotation")
