@@ -169,14 +169,14 @@ static size_t heap_in_use(void)
 }
 
 static void publish(struct metrics_server *m, const struct capture *cap, const struct conn_tracker *tracker,
-		    const struct sockspan_stats *stats, const struct kube *k, const struct traced_cgroups *traced)
+		    const struct sockspan_stats *stats, const struct kube *k, const struct traced_cgroups *traced, size_t heap)
 {
 	struct traced_cgroups_stats ts = {};
 
 	struct metrics_snapshot snap = {
 		.stats = *stats,
 		.conns_tracked = conn_tracker_count(tracker),
-		.heap_bytes = heap_in_use(),
+		.heap_bytes = heap,
 		.malformed = capture_malformed(cap),
 	};
 
@@ -479,8 +479,10 @@ int main(int argc, char **argv)
 		/* Over budget: the connections holding the most go first, down
 		 * to 7/8 of it (not at once over again). */
 		heap = heap_in_use();
-		if (heap > memory_limit)
+		if (heap > memory_limit) {
 			conn_tracker_shed(pipe.tracker, heap - memory_limit / 8 * 7);
+			heap = heap_in_use();
+		}
 		if (out.f)
 			span_output_flush(&out);
 		if (lines.f)
@@ -493,7 +495,7 @@ int main(int argc, char **argv)
 		if (traced && traced_cgroups_due(traced, now))
 			capture_set_cgroups(cap, cgroup_ids, traced_cgroups_count(traced, now, cgroup_ids));
 		if (metrics)
-			publish(metrics, cap, pipe.tracker, &stats, &kube, traced);
+			publish(metrics, cap, pipe.tracker, &stats, &kube, traced, heap);
 		if (opts.stats_s > 0 && now - mark.ns >= (uint64_t)(opts.stats_s * 1e9))
 			stats_line(&mark, now, cap, &stats, &view, exporter);
 		if (opts.duration_s > 0 && now - start_ns >= (uint64_t)(opts.duration_s * 1e9))
@@ -517,7 +519,7 @@ int main(int argc, char **argv)
 	if (view.store)
 		view_out_flush(&view);
 	if (metrics) {
-		publish(metrics, cap, pipe.tracker, &stats, &kube, traced);
+		publish(metrics, cap, pipe.tracker, &stats, &kube, traced, heap_in_use());
 		metrics_server_set_capture(metrics, NULL);
 	}
 	if (exporter)

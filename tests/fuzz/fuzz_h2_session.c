@@ -50,7 +50,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t len = (size_t)data[off + 1] << 8 | data[off + 2];
 		enum ss_dir dir = ctl & 1 ? SS_DIR_INGRESS : SS_DIR_EGRESS;
 		struct ss_event ev;
-		uint8_t *payload;
 
 		off += 3;
 		if (len > size - off)
@@ -68,25 +67,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ev.tid = 1;
 		ev.fd = 3;
 		ev.seq = seq[dir];
-		ev.len = (uint32_t)len;
-		ev.cap_len = (uint32_t)(ctl & 4 ? len / 2 : len);
-		ev.type = SS_EV_DATA;
 		ev.dir = dir;
 		ev.role = role;
 		ev.family = 2;
 		ev.lport = 80;
 		ev.rport = 40000;
-		payload = malloc(ev.cap_len ? ev.cap_len : 1);
-		memcpy(payload, data + off, ev.cap_len);
-		conn_tracker_event(t, &ev, payload);
-		free(payload);
+		fuzz_pipeline_data(t, &ev, data + off, len, ctl & 4, ctl & 8);
 		seq[dir] += (uint32_t)len;
 		off += len;
-		if (ctl & 8) {
-			ev.type = SS_EV_CLOSE;
-			ev.len = ev.cap_len = 0;
-			conn_tracker_event(t, &ev, NULL);
-		}
 	}
 	fuzz_pipeline_free(&pl);
 	return 0;

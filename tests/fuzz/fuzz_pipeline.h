@@ -49,6 +49,30 @@ static inline int fuzz_pipeline_new(struct fuzz_pipeline *p, span_sink_fn sink, 
 	return 0;
 }
 
+/* Delivers ev as a data event moving len bytes of data, all captured or the
+ * first half (a truncated payload), copied to a buffer of exactly that size
+ * so that AddressSanitizer sees any over-read; then its close if asked. */
+static inline void fuzz_pipeline_data(struct conn_tracker *t, struct ss_event *ev, const uint8_t *data, size_t len,
+				      bool half, bool close)
+{
+	uint8_t *payload;
+
+	ev->len = (uint32_t)len;
+	ev->cap_len = (uint32_t)(half ? len / 2 : len);
+	ev->type = SS_EV_DATA;
+	payload = malloc(ev->cap_len ? ev->cap_len : 1);
+	if (!payload)
+		abort();
+	memcpy(payload, data, ev->cap_len);
+	conn_tracker_event(t, ev, payload);
+	free(payload);
+	if (close) {
+		ev->type = SS_EV_CLOSE;
+		ev->len = ev->cap_len = 0;
+		conn_tracker_event(t, ev, NULL);
+	}
+}
+
 static inline void fuzz_pipeline_free(struct fuzz_pipeline *p)
 {
 	conn_tracker_free(p->tracker);

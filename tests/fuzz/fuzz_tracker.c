@@ -57,7 +57,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct fconn *c = &conns[which & 3];
 		enum ss_dir dir = ctl & 1 ? SS_DIR_INGRESS : SS_DIR_EGRESS;
 		struct ss_event ev;
-		uint8_t *payload;
 
 		off += 4;
 		if (len > size - off)
@@ -84,9 +83,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ev.tid = ev.tgid;
 		ev.fd = 3 + (which & 3);
 		ev.seq = c->seq[dir];
-		ev.len = (uint32_t)len;
-		ev.cap_len = (uint32_t)(ctl & 4 ? len / 2 : len);
-		ev.type = SS_EV_DATA;
 		ev.dir = dir;
 		ev.role = (ctl >> 4) & 3;
 		if (ev.role > SS_ROLE_SERVER)
@@ -94,17 +90,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ev.family = 2;
 		ev.lport = 80;
 		ev.rport = (uint16_t)(40000 + (which & 3));
-		payload = malloc(ev.cap_len ? ev.cap_len : 1);
-		memcpy(payload, data + off, ev.cap_len);
-		conn_tracker_event(pl.tracker, &ev, payload);
-		free(payload);
+		fuzz_pipeline_data(pl.tracker, &ev, data + off, len, ctl & 4, ctl & 8);
 		c->seq[dir] += (uint32_t)len;
 		off += len;
-		if (ctl & 8) {
-			ev.type = SS_EV_CLOSE;
-			ev.len = ev.cap_len = 0;
-			conn_tracker_event(pl.tracker, &ev, NULL);
-		}
 	}
 	fuzz_pipeline_free(&pl);
 	return 0;

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include <microhttpd.h>
 
+#include "capture/clock.h"
 #include "export/metrics_guard.h"
 
 /* Scrapers and probes are few; more at once are refused, idle ones dropped,
@@ -35,14 +35,6 @@ struct metrics_server {
 	struct metrics_guard guard;
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static int conn_fd(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -60,7 +52,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 	if (fd < 0)
 		return;
 	if (code == MHD_CONNECTION_NOTIFY_STARTED)
-		metrics_guard_open(&m->guard, fd, now_ns());
+		metrics_guard_open(&m->guard, fd, clock_mono_now_ns());
 	else
 		metrics_guard_close(&m->guard, fd);
 }
@@ -73,7 +65,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 	(void)con_cls;
 	(void)toe;
 	if (fd >= 0)
-		metrics_guard_done(&m->guard, fd, now_ns());
+		metrics_guard_done(&m->guard, fd, clock_mono_now_ns());
 }
 
 /* Counters that carry a protocol label (proto_id_name), by enum proto_id. */
@@ -552,7 +544,7 @@ void metrics_server_publish(struct metrics_server *m, const struct metrics_snaps
 	pthread_mutex_lock(&m->lock);
 	m->snap = *snap;
 	pthread_mutex_unlock(&m->lock);
-	metrics_guard_sweep(&m->guard, now_ns(), CLIENT_TIMEOUT_S * 1000000000ull);
+	metrics_guard_sweep(&m->guard, clock_mono_now_ns(), CLIENT_TIMEOUT_S * 1000000000ull);
 }
 
 void metrics_server_set_capture(struct metrics_server *m, const struct capture *c)
