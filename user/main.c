@@ -4,6 +4,7 @@
  * Fixed order: parse options, load and attach the capture, poll the ring
  * buffer until told to stop, drain it, report, clean up. */
 #include <errno.h>
+#include <linux/capability.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include "capture/capture.h"
 #include "capture/clock.h"
+#include "capture/privilege.h"
 #include "export/metrics_server.h"
 #include "export/span_output.h"
 #include "export/zipkin_exporter.h"
@@ -53,7 +55,7 @@ static void raw_event(void *ctx, const struct ss_event *ev, const uint8_t *paylo
 	raw_dump_event(ctx, ev, payload, proto, clock_mono_to_epoch_us(ev->ts_ns));
 }
 
-static struct zipkin_exporter *start_exporter(const struct options *o)
+static struct zipkin_exporter *new_exporter(const struct options *o)
 {
 	struct zipkin_exporter_opts zo = {
 		.url = o->zipkin_url,
@@ -87,9 +89,10 @@ struct kube {
 	struct k8s_meta *meta;
 };
 
-/* Before any other thread (libcurl's set-up). Returns 0, or -1 (said). A
- * pod without its service account's files, or an API server that does not
- * answer, is no reason to stop: spans keep process names. */
+/* Before any other thread (libcurl's set-up); the API client's threads start
+ * in start_threads. Returns 0, or -1 (said). A pod without its service
+ * account's files, or an API server that does not answer, is no reason to
+ * stop: spans keep process names. */
 static int kube_start(struct kube *k, const struct options *o)
 {
 	struct k8s_config cfg;
@@ -123,7 +126,7 @@ static int kube_start(struct kube *k, const struct options *o)
 			fprintf(stderr, "sockspan: out of memory\n");
 			return -1;
 		}
-		k->client = k8s_client_start(&cfg, node, k->store, &k->pod_opts, err, sizeof(err));
+		k->client = k8s_client_new(&cfg, node, k->store, &k->pod_opts, err, sizeof(err));
 		if (!k->client) {
 			fprintf(stderr, "sockspan: %s\n", err);
 			return -1;
@@ -252,6 +255,55 @@ static int start_traced(struct traced_cgroups **out, const struct options *o, co
 	if (!*out)
 		fprintf(stderr, "sockspan: %s\n", err);
 	return *out ? 0 : -1;
+}
+
+/* Attached, sockspan needs CAP_DAC_READ_SEARCH alone (open_by_handle_at:
+ * naming pods from their cgroup ids), and CAP_BPF where the kernel asks it
+ * for the maps already open (before 6.5, unprivileged BPF disabled): every
+ * map use then fails without it. Loading, attaching, mounting tracefs and
+ * binding the metrics port are done; files are opened as root's uid. Call
+ * while main is the only thread. Returns 0, or -1 (said). */
+static int drop_privileges(const struct capture *cap)
+{
+	uint64_t keep = PRIV_BIT(CAP_DAC_READ_SEARCH), kept, bounding;
+	char err[256], names[512];
+
+	if (privilege_lower(keep) || !capture_maps_usable(cap)) {
+		keep |= PRIV_BIT(CAP_BPF);
+		/* Kernels before 5.8 know only CAP_SYS_ADMIN. */
+		if (privilege_lower(keep) || !capture_maps_usable(cap))
+			keep |= PRIV_BIT(CAP_SYS_ADMIN);
+	}
+	if (privilege_drop(keep, &kept, &bounding, err, sizeof(err))) {
+		fprintf(stderr, "sockspan: %s\n", err);
+		return -1;
+	}
+	privilege_names(kept, names, sizeof(names));
+	fprintf(stderr, "sockspan: capabilities after attach: %s; no_new_privs set\n", names);
+	if (bounding & ~kept) {
+		privilege_names(bounding & ~kept, names, sizeof(names));
+		fprintf(stderr, "sockspan: without CAP_SETPCAP the bounding set keeps %s (out of reach: no_new_privs)\n",
+			names);
+	}
+	if (!(kept & PRIV_BIT(CAP_DAC_READ_SEARCH)))
+		fprintf(stderr, "sockspan: missing CAP_DAC_READ_SEARCH: pods are not named from their cgroups "
+				"(open_by_handle_at); spans keep process names\n");
+	return 0;
+}
+
+/* Every thread sockspan has, started once capabilities are dropped: threads
+ * inherit their creator's. Returns 0, or -1 (said). */
+static int start_threads(struct zipkin_exporter *exporter, struct kube *k, struct metrics_server *metrics)
+{
+	char err[512];
+
+	if ((exporter && zipkin_exporter_start(exporter, err, sizeof(err))) ||
+	    (k->client && k8s_client_start(k->client, err, sizeof(err))) ||
+	    (metrics && metrics_server_start(metrics, err, sizeof(err)))) {
+		fprintf(stderr, "sockspan: %s\n", err);
+		return -1;
+	}
+	return 0;
 }
 
 static void say_ready(const struct options *o, enum capture_hooks h)
@@ -424,13 +476,14 @@ int main(int argc, char **argv)
 	}
 	/* Before any other thread: libcurl's global set-up is not thread-safe. */
 	if (opts.zipkin_url) {
-		exporter = start_exporter(&opts);
+		exporter = new_exporter(&opts);
 		if (!exporter)
 			goto cleanup;
 		add_sink(&pipe, &opts, &filtered[2], export_span, exporter);
 	}
+	/* Bound now: a port below 1024 needs CAP_NET_BIND_SERVICE. */
 	if (opts.metrics_addr) {
-		metrics = metrics_server_start(opts.metrics_addr, exporter, err, sizeof(err));
+		metrics = metrics_server_new(opts.metrics_addr, exporter, err, sizeof(err));
 		if (!metrics) {
 			fprintf(stderr, "sockspan: %s\n", err);
 			goto cleanup;
@@ -456,7 +509,8 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	conn_tracker_on_full_payload(pipe.tracker, on_full_payload, cap);
-
+	if (drop_privileges(cap) || start_threads(exporter, &kube, metrics))
+		goto cleanup;
 	if (metrics)
 		metrics_server_set_capture(metrics, cap);
 	/* Stopped during the attach: straight to the report. */

@@ -2,11 +2,11 @@
 
 #include <errno.h>
 #include <linux/capability.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "sockspan.skel.h"
+#include "capture/privilege.h"
 #include "capture/self_probe.h"
 #include "capture/tracefs.h"
 
@@ -110,29 +111,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, args);
 }
 
-static bool has_cap(const struct __user_cap_data_struct d[2], int cap)
-{
-	return d[cap / 32].effective & (1u << (cap % 32));
-}
-
-/* Loading tracing programs needs CAP_SYS_ADMIN, or CAP_BPF + CAP_PERFMON. */
-static int check_privileges(char *err, size_t cap)
-{
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct d[2] = {};
-
-	if (syscall(SYS_capget, &h, d) != 0) {
-		snprintf(err, cap, "cannot read capabilities: %s", strerror(errno));
-		return -1;
-	}
-	if (has_cap(d, CAP_SYS_ADMIN) || (has_cap(d, CAP_BPF) && has_cap(d, CAP_PERFMON)))
-		return 0;
-	snprintf(err, cap, "%s: sockspan needs root (CAP_SYS_ADMIN, or CAP_BPF and CAP_PERFMON) "
-		 "to load its eBPF programs",
-		 geteuid() == 0 ? "missing capabilities" : "not running as root");
-	return -1;
-}
-
 static int on_sample(void *ctx, void *data, size_t size)
 {
 	struct capture *c = ctx;
@@ -162,7 +140,7 @@ struct capture *capture_new(const struct capture_opts *o, capture_event_fn fn, v
 
 	verbose_libbpf = o->verbose;
 	libbpf_set_print(libbpf_print);
-	if (check_privileges(err, cap))
+	if (privilege_check_load(err, cap))
 		return NULL;
 	if (access(BTF_PATH, R_OK) != 0) {
 		snprintf(err, cap, "this kernel exposes no BTF (" BTF_PATH " is missing): "
@@ -201,8 +179,11 @@ struct capture *capture_new(const struct capture_opts *o, capture_event_fn fn, v
 	bpf_map__set_max_entries(c->skel->maps.events, o->ringbuf_bytes);
 	e = sockspan_bpf__load(c->skel);
 	if (e) {
+		/* Kernels before 5.11 charge maps to RLIMIT_MEMLOCK, which libbpf raises. */
 		snprintf(err, cap, "cannot load the BPF programs: %s%s", strerror(-e),
-			 o->verbose ? "" : " (run with -v to see the verifier's log)");
+			 e == -EPERM && !privilege_has(CAP_SYS_RESOURCE)
+				 ? " (missing CAP_SYS_RESOURCE: kernels before 5.11 need it to raise RLIMIT_MEMLOCK)"
+			 : o->verbose ? "" : " (run with -v to see the verifier's log)");
 		goto fail;
 	}
 	/* The programs that tail-call one shared handler (see the BPF side). */
@@ -316,6 +297,15 @@ void capture_counters(const struct capture *c, uint64_t out[SS_CNT__MAX])
 		for (int cpu = 0; cpu < ncpu; cpu++)
 			out[i] += vals[cpu];
 	}
+}
+
+bool capture_maps_usable(const struct capture *c)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t vals[ncpu > 0 ? ncpu : 1];
+	uint32_t i = 0;
+
+	return ncpu > 0 && bpf_map__lookup_elem(c->skel->maps.counters, &i, sizeof(i), vals, sizeof(vals), 0) == 0;
 }
 
 enum capture_hooks capture_hooks(const struct capture *c)

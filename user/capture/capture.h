@@ -55,6 +55,10 @@ int capture_set_cgroups(struct capture *c, const uint64_t *ids, size_t n);
  * buffer held that were too short to be events. */
 void capture_counters(const struct capture *c, uint64_t out[SS_CNT__MAX]);
 uint64_t capture_malformed(const struct capture *c);
+/* Whether the maps can be read through the fds already open with the
+ * capabilities this thread has now: since Linux 6.5 they need none; before,
+ * with unprivileged BPF disabled, every bpf() call needs CAP_BPF. */
+bool capture_maps_usable(const struct capture *c);
 /* The hooks in use: CAPTURE_HOOKS_SOCKET or CAPTURE_HOOKS_SYSCALLS. */
 enum capture_hooks capture_hooks(const struct capture *c);
 /* Detaches and frees; NULL is fine. */

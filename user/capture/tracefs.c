@@ -1,10 +1,13 @@
 #include "capture/tracefs.h"
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <unistd.h>
+
+#include "capture/privilege.h"
 
 #define TRACEFS_DIR "/sys/kernel/tracing"
 #define DEBUGFS_TRACING_DIR "/sys/kernel/debug/tracing"
@@ -21,6 +24,13 @@ int tracefs_ensure(char *err, size_t cap)
 {
 	if (has_syscall_events(TRACEFS_DIR) || has_syscall_events(DEBUGFS_TRACING_DIR))
 		return 0;
+	if (!privilege_has(CAP_SYS_ADMIN)) {
+		snprintf(err, cap,
+			 "tracefs is not mounted at " TRACEFS_DIR " and mounting it needs CAP_SYS_ADMIN, which sockspan "
+			 "does not have: mount it first (mount -t tracefs tracefs " TRACEFS_DIR "; in a container, "
+			 "mount the host's " TRACEFS_DIR ")");
+		return -1;
+	}
 	if (mount("tracefs", TRACEFS_DIR, "tracefs", 0, NULL) != 0) {
 		int e = errno;
 

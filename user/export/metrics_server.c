@@ -1,6 +1,5 @@
 #include "export/metrics_server.h"
 
-#include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -10,11 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
 #include "capture/clock.h"
 #include "export/metrics_guard.h"
+#include "export/metrics_listen.h"
 
 /* Scrapers and probes are few; more at once are refused, idle ones dropped,
  * slow ones cut (metrics_guard.h). One address holds a few at most: the
@@ -25,6 +26,7 @@
 #define CONTENT_TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
 
 struct metrics_server {
+	int listen_fd;              /* until the daemon takes it */
 	struct MHD_Daemon *daemon;
 	struct zipkin_exporter *exporter;
 	pthread_mutex_t lock;       /* guards everything below */
@@ -436,107 +438,47 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	return text_reply(conn, MHD_HTTP_NOT_FOUND, "not found: try /metrics, /healthz or /readyz\n");
 }
 
-/* Splits "HOST:PORT", "[V6]:PORT", ":PORT" or "PORT". host is "" for any
- * address; a bare PORT is this host's only (by hand, nothing asks for more). */
-static int split_addr(const char *addr, char *host, size_t cap, char *port, size_t pcap)
+struct metrics_server *metrics_server_new(const char *addr, struct zipkin_exporter *exporter, char *err, size_t cap)
 {
-	const char *p, *h = addr;
-	size_t hlen;
+	struct metrics_server *m = calloc(1, sizeof(*m));
 
-	if (addr[0] && strspn(addr, "0123456789") == strlen(addr)) {
-		h = "127.0.0.1";
-		hlen = strlen(h);
-		p = addr;
-	} else if (addr[0] == '[') {
-		const char *end = strchr(addr, ']');
-
-		if (!end || end[1] != ':')
-			return -1;
-		h = addr + 1;
-		hlen = (size_t)(end - h);
-		p = end + 2;
-	} else {
-		p = strrchr(addr, ':');
-		if (!p)
-			return -1;
-		hlen = (size_t)(p - addr);
-		p++;
-	}
-	if (hlen >= cap || strlen(p) >= pcap || !p[0] || strspn(p, "0123456789") != strlen(p))
-		return -1;
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	strcpy(port, p);
-	return atoi(port) > 0 && atoi(port) < 65536 ? 0 : -1;
-}
-
-static struct MHD_Daemon *start_daemon(struct metrics_server *m, unsigned flags, uint16_t port,
-				       const struct sockaddr *sa)
-{
-	struct MHD_Daemon *d;
-	sigset_t all, old;
-
-	/* Signals are for the main thread: it decides when to stop. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	d = MHD_start_daemon(flags, port, NULL, NULL, handle, m, MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CLIENTS,
-			     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)MAX_CLIENTS_PER_IP,
-			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CLIENT_TIMEOUT_S,
-			     MHD_OPTION_NOTIFY_CONNECTION, on_connection, m, MHD_OPTION_NOTIFY_COMPLETED, on_completed, m,
-			     /* last: without an address, the list ends here */
-			     sa ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, sa, MHD_OPTION_END);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return d;
-}
-
-struct metrics_server *metrics_server_start(const char *addr, struct zipkin_exporter *exporter, char *err,
-					    size_t cap)
-{
-	const unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
-	char host[256], port[8];
-	struct metrics_server *m;
-	uint16_t portnum;
-
-	if (split_addr(addr, host, sizeof(host), port, sizeof(port))) {
-		snprintf(err, cap, "invalid --metrics address '%s' (expected PORT, :PORT, HOST:PORT or [IPV6]:PORT)",
-			 addr);
-		return NULL;
-	}
-	portnum = (uint16_t)atoi(port);
-	m = calloc(1, sizeof(*m));
 	if (!m) {
 		snprintf(err, cap, "out of memory");
+		return NULL;
+	}
+	m->listen_fd = metrics_listen(addr, err, cap);
+	if (m->listen_fd < 0) {
+		free(m);
 		return NULL;
 	}
 	pthread_mutex_init(&m->lock, NULL);
 	metrics_guard_init(&m->guard);
 	m->exporter = exporter;
-	if (!host[0]) {
-		/* Every address; IPv4 alone on hosts without IPv6. */
-		m->daemon = start_daemon(m, flags | MHD_USE_DUAL_STACK, portnum, NULL);
-		if (!m->daemon)
-			m->daemon = start_daemon(m, flags, portnum, NULL);
-	} else {
-		struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *ai = NULL;
-		int r = getaddrinfo(host, port, &hints, &ai);
-
-		if (r) {
-			snprintf(err, cap, "--metrics address '%s': %s", addr, gai_strerror(r));
-			free(m);
-			return NULL;
-		}
-		m->daemon = start_daemon(m, flags | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0), portnum,
-					 ai->ai_addr);
-		freeaddrinfo(ai);
-	}
-	if (!m->daemon) {
-		snprintf(err, cap, "cannot serve metrics on '%s' (port in use?)", addr);
-		metrics_guard_destroy(&m->guard);
-		pthread_mutex_destroy(&m->lock);
-		free(m);
-		return NULL;
-	}
 	return m;
+}
+
+int metrics_server_start(struct metrics_server *m, char *err, size_t cap)
+{
+	sigset_t all, old;
+
+	/* Signals are for the main thread: it decides when to stop. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	m->daemon = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, m,
+				     MHD_OPTION_LISTEN_SOCKET, m->listen_fd,
+				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CLIENTS,
+				     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)MAX_CLIENTS_PER_IP,
+				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CLIENT_TIMEOUT_S,
+				     MHD_OPTION_NOTIFY_CONNECTION, on_connection, m,
+				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, m, MHD_OPTION_END);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!m->daemon) {
+		snprintf(err, cap, "cannot start the metrics server");
+		return -1;
+	}
+	/* The daemon closes it when it stops. */
+	m->listen_fd = -1;
+	return 0;
 }
 
 void metrics_server_publish(struct metrics_server *m, const struct metrics_snapshot *snap)
@@ -561,7 +503,10 @@ void metrics_server_stop(struct metrics_server *m)
 {
 	if (!m)
 		return;
-	MHD_stop_daemon(m->daemon);
+	if (m->daemon)
+		MHD_stop_daemon(m->daemon);
+	if (m->listen_fd >= 0)
+		close(m->listen_fd);
 	metrics_guard_destroy(&m->guard);
 	pthread_mutex_destroy(&m->lock);
 	free(m);

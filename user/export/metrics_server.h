@@ -37,11 +37,13 @@ struct metrics_snapshot {
 
 struct metrics_server;
 
-/* Listens on addr: ":PORT" (every address, IPv6 and IPv4 when the host has
- * IPv6), "HOST:PORT" or "[IPV6]:PORT". exporter may be NULL (no --zipkin);
- * it must outlive the server. Returns NULL with a message for a person in err. */
-struct metrics_server *metrics_server_start(const char *addr, struct zipkin_exporter *exporter, char *err,
-					    size_t cap);
+/* Listens on addr (as metrics_listen says); connections wait until
+ * metrics_server_start. exporter may be NULL (no --zipkin); it must outlive
+ * the server. Returns NULL with a message for a person in err. */
+struct metrics_server *metrics_server_new(const char *addr, struct zipkin_exporter *exporter, char *err, size_t cap);
+/* Serves from libmicrohttpd's thread (which inherits this thread's
+ * capabilities). Returns 0, or -1 with a message in err. */
+int metrics_server_start(struct metrics_server *m, char *err, size_t cap);
 /* Capture thread: replaces the published counters. */
 void metrics_server_publish(struct metrics_server *m, const struct metrics_snapshot *snap);
 /* The attached capture (ready), or NULL when capture stops (not ready; the

@@ -450,8 +450,6 @@ static void *run(void *arg)
 struct zipkin_exporter *zipkin_exporter_new(const struct zipkin_exporter_opts *o, char *err, size_t cap)
 {
 	struct zipkin_exporter *e;
-	sigset_t all, old;
-	int r;
 
 	for (size_t i = 0; i < o->nheaders; i++) {
 		if (!valid_header(o->headers[i])) {
@@ -494,6 +492,17 @@ struct zipkin_exporter *zipkin_exporter_new(const struct zipkin_exporter_opts *o
 	}
 	if (setup_curl(e, o, err, cap))
 		goto fail;
+	return e;
+fail:
+	zipkin_exporter_free(e);
+	return NULL;
+}
+
+int zipkin_exporter_start(struct zipkin_exporter *e, char *err, size_t cap)
+{
+	sigset_t all, old;
+	int r;
+
 	/* Signals are for the main thread: it decides when to stop. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -501,13 +510,10 @@ struct zipkin_exporter *zipkin_exporter_new(const struct zipkin_exporter_opts *o
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r) {
 		snprintf(err, cap, "cannot start the exporter thread: %s", strerror(r));
-		goto fail;
+		return -1;
 	}
 	e->started = true;
-	return e;
-fail:
-	zipkin_exporter_free(e);
-	return NULL;
+	return 0;
 }
 
 void zipkin_exporter_enqueue(void *ctx, const struct span *s)

@@ -66,10 +66,14 @@ struct zipkin_exporter_stats {
 
 struct zipkin_exporter;
 
-/* Validates the options, sets up libcurl (call before starting other
- * threads: curl_global_init is not thread-safe) and starts the exporter
- * thread. Returns NULL with a message for a person in err. */
+/* Validates the options and sets up libcurl (call before starting other
+ * threads: curl_global_init is not thread-safe); spans can be queued, and go
+ * out once zipkin_exporter_start ran. Returns NULL with a message for a
+ * person in err. */
 struct zipkin_exporter *zipkin_exporter_new(const struct zipkin_exporter_opts *o, char *err, size_t cap);
+/* Starts the exporter thread (it inherits this thread's capabilities).
+ * Returns 0, or -1 with a message in err. */
+int zipkin_exporter_start(struct zipkin_exporter *e, char *err, size_t cap);
 /* A trace_span_fn for the capture thread (ctx: the exporter): copies s into
  * the queue, or counts it dropped when the queue is full. Never blocks. */
 void zipkin_exporter_enqueue(void *ctx, const struct span *s);

@@ -424,7 +424,7 @@ static void *run(void *arg)
 	return NULL;
 }
 
-struct k8s_client *k8s_client_start(struct k8s_config *cfg, const char *node, struct k8s_store *store,
+struct k8s_client *k8s_client_new(struct k8s_config *cfg, const char *node, struct k8s_store *store,
 				    const struct k8s_pod_opts *pod_opts, char *err, size_t errcap)
 {
 	struct k8s_client *c;
@@ -454,14 +454,27 @@ struct k8s_client *k8s_client_start(struct k8s_config *cfg, const char *node, st
 		w->kind = k;
 		w->seed = (unsigned)time(NULL) ^ (unsigned)k;
 		w->curl = curl_easy_init();
-		if (!w->curl || pthread_create(&w->thread, NULL, run, w) != 0) {
-			snprintf(err, errcap, "kubernetes: cannot start the %s watcher", kind_names[k]);
+		if (!w->curl) {
+			snprintf(err, errcap, "kubernetes: cannot set up the %s watcher", kind_names[k]);
 			k8s_client_stop(c);
 			return NULL;
 		}
-		w->started = true;
 	}
 	return c;
+}
+
+int k8s_client_start(struct k8s_client *c, char *err, size_t errcap)
+{
+	for (int k = K8S_PODS; k <= K8S_SERVICES; k++) {
+		struct watcher *w = &c->w[k];
+
+		if (pthread_create(&w->thread, NULL, run, w) != 0) {
+			snprintf(err, errcap, "kubernetes: cannot start the %s watcher", kind_names[k]);
+			return -1;
+		}
+		w->started = true;
+	}
+	return 0;
 }
 
 void k8s_client_stop(struct k8s_client *c)

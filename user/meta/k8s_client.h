@@ -38,10 +38,14 @@ struct k8s_client;
 
 /* Call before any other thread starts (it initialises libcurl). cfg is
  * taken (freed by k8s_client_stop, or here on failure); node: this node's name (the pods
- * listed); pod_opts (labels to keep) must outlive the client. Returns NULL
- * with a reason in err. */
-struct k8s_client *k8s_client_start(struct k8s_config *cfg, const char *node, struct k8s_store *store,
-				    const struct k8s_pod_opts *pod_opts, char *err, size_t errcap);
+ * listed); pod_opts (labels to keep) must outlive the client. Nothing is
+ * asked of the API server before k8s_client_start. Returns NULL with a
+ * reason in err. */
+struct k8s_client *k8s_client_new(struct k8s_config *cfg, const char *node, struct k8s_store *store,
+				  const struct k8s_pod_opts *pod_opts, char *err, size_t errcap);
+/* Starts the two watcher threads (they inherit this thread's capabilities).
+ * Returns 0, or -1 with a reason in err (k8s_client_stop still frees). */
+int k8s_client_start(struct k8s_client *c, char *err, size_t errcap);
 /* Stops both threads promptly (transfers are aborted) and frees; NULL is fine. */
 void k8s_client_stop(struct k8s_client *c);
 /* Any thread. */
