@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from itlib.apps import SERVER_COMM
-from itlib.sockspan import Sockspan
+from itlib.privilege import CappedSockspan
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "kubernetes"
 
@@ -56,7 +56,7 @@ def test_least_privilege_and_wiring():
     assert sc["privileged"] is False and sc["allowPrivilegeEscalation"] is False
     assert sc["readOnlyRootFilesystem"] is True and sc["runAsUser"] == 0
     assert sc["capabilities"]["drop"] == ["ALL"]
-    assert sorted(capabilities()) == ["BPF", "DAC_READ_SEARCH", "PERFMON", "SYS_RESOURCE"]
+    assert sorted(capabilities()) == ["BPF", "DAC_READ_SEARCH", "PERFMON", "SETPCAP", "SYS_RESOURCE"]
     assert {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}} in c["env"]
     assert pod["tolerations"] == [{"operator": "Exists"}]
     assert ds["spec"]["updateStrategy"]["type"] == "RollingUpdate"
@@ -100,27 +100,6 @@ def test_rbac_reads_pods_and_services_only():
     binding = m[("ClusterRoleBinding", "sockspan")]
     assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "sockspan"}
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "sockspan", "namespace": "tracing"}]
-
-
-# In a mount namespace of its own: the root filesystem and tracefs read only
-# (readOnlyRootFilesystem, the readOnly hostPath), the test's directory (for
-# -o) writable as the pod's emptyDir would be.
-READ_ONLY = ('mount --bind "$0" "$0" && mount -o remount,bind,ro / && '
-             'mount -o remount,bind,ro /sys/kernel/tracing && exec "$@"')
-
-
-class CappedSockspan(Sockspan):
-    """sockspan as root with only these capabilities (none inheritable, none else bounded),
-    its root filesystem read only."""
-
-    def __init__(self, caps, args, tmp_dir):
-        super().__init__(args, tmp_dir)
-        self.caps, self.tmp_dir = caps, tmp_dir
-
-    def argv(self):
-        bounding = ",".join(["-all"] + [f"+{c.lower()}" for c in self.caps])
-        return ["unshare", "-m", "--propagation", "private", "sh", "-c", READ_ONLY, str(self.tmp_dir),
-                "setpriv", "--inh-caps=-all", f"--bounding-set={bounding}", "--", *super().argv()]
 
 
 def traced_pod_span(kube, server, driver, tmp_path, caps):

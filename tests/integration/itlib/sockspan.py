@@ -31,10 +31,11 @@ def require_binary():
         raise AssertionError("sockspan needs root to load BPF programs: run the tests as root")
 
 
-def run_cli(*args, timeout=STEP_TIMEOUT):
-    """Run sockspan to completion (for option handling); returns (rc, stdout, stderr)."""
+def run_cli(*args, timeout=STEP_TIMEOUT, wrap=()):
+    """Run sockspan to completion (for option handling), behind the wrap command if any
+    (setpriv...); returns (rc, stdout, stderr)."""
     require_binary()
-    p = Proc([BIN, *args], "sockspan", stdin=False)
+    p = Proc([*wrap, BIN, *args], "sockspan", stdin=False)
     try:
         rc = p.wait(timeout)
     finally:
