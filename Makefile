@@ -6,6 +6,7 @@
 #   make fuzz       run every fuzzer for FUZZ_SECONDS each
 #   make bench      tracing overhead on nginx side by side, export and the
 #                   userspace pipeline on recorded streams
+#   make soak       SOAK_MINUTES (30) of mixed load with churn: flat memory?
 #   make vmlinux    regenerate vmlinux/<arch>/vmlinux.h from this kernel's BTF
 # V=1 shows the commands.
 
@@ -18,6 +19,7 @@ BPFTOOL ?= bpftool
 PYTHON ?= /usr/bin/python3
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
+SOAK_MINUTES ?= 30
 
 CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror
 CPPFLAGS := -Iinclude -Iuser -I$(BUILD)
@@ -61,7 +63,7 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all run test spec-check unit fuzz fuzz-smoke integration integration-syscalls bench record-data deps vmlinux clean
+.PHONY: all run test spec-check unit fuzz fuzz-smoke integration integration-syscalls bench soak record-data deps vmlinux clean
 all: $(BUILD)/sockspan
 
 $(BUILD)/sockspan.bpf.o: bpf/sockspan.bpf.c $(wildcard bpf/*.h) include/sockspan_event.h vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
@@ -161,6 +163,11 @@ bench: deps $(BUILD)/sockspan $(BENCHES)
 	$(PYTHON) tests/bench/bench_export.py
 	$(BUILD)/bench/bench_replay tests/data/events/*.ssev.gz
 	$(PYTHON) tests/bench/bench_conns.py
+
+# Not in make test or CI: SOAK_MINUTES (30) of mixed HTTP/1, gRPC and Redis
+# load with connection churn; sockspan's memory and completeness, a verdict.
+soak: deps $(BUILD)/sockspan
+	SOAK_MINUTES=$(SOAK_MINUTES) $(PYTHON) tests/bench/soak.py
 
 # Re-records tests/data/events from real peers (root; see tests/bench/record.py).
 record-data: deps $(BUILD)/bench/record_events
