@@ -73,7 +73,7 @@ int privilege_check_load(char *err, size_t cap)
 	snprintf(err, cap, "cannot load the eBPF programs: missing %s%s%s %s%s", bpf ? "" : "CAP_BPF",
 		 !bpf && !perfmon ? " and " : "", perfmon ? "" : "CAP_PERFMON",
 		 bpf ? "(have CAP_BPF)" : perfmon ? "(have CAP_PERFMON)" : "(or CAP_SYS_ADMIN)",
-		 geteuid() == 0 ? "" : "; sockspan runs as root");
+		 geteuid() == 0 ? "" : "; run it as root");
 	return -1;
 }
 
