@@ -35,7 +35,9 @@ DEB_PACKAGES := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 	python3-redis python3-grpcio python3-protobuf python3-prometheus-client python3-py-zipkin openssl
 
 # user/ has one folder per pipeline stage (see README); main.c wires them.
-USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c user/*/*.c))
+# heap.c replaces malloc to count the heap: the agent only, not the sanitizer builds.
+MAIN_SRCS := user/main.c user/heap.c
+USER_SRCS := $(filter-out $(MAIN_SRCS),$(wildcard user/*.c user/*/*.c))
 USER_OBJS := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(USER_SRCS))
 TEST_OBJS := $(patsubst user/%.c,$(BUILD)/test-obj/%.o,$(USER_SRCS))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
@@ -91,7 +93,7 @@ $(BUILD)/obj/%.o: user/%.c $(HEADERS) $(SKEL) | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/sockspan: $(BUILD)/obj/main.o $(USER_OBJS)
+$(BUILD)/sockspan: $(patsubst user/%.c,$(BUILD)/obj/%.o,$(MAIN_SRCS)) $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 

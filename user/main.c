@@ -21,6 +21,7 @@
 #include "meta/k8s_client.h"
 #include "meta/k8s_meta.h"
 #include "meta/traced_cgroups.h"
+#include "heap.h"
 #include "options.h"
 #include "pipeline.h"
 #include "stats.h"
@@ -29,7 +30,8 @@
 #include "view/view_replay.h"
 
 #define POLL_MS 100
-/* Free memory the allocator may keep before it is given back to the system. */
+/* Heap freed since its peak that the allocator may keep before it is given
+ * back to the system. */
 #define TRIM_SLACK_BYTES (4u << 20)
 
 static volatile sig_atomic_t stop;
@@ -161,14 +163,6 @@ static void kube_counters(const struct kube *k, struct metrics_k8s *out)
 		.api_errors = c.api_errors, .rejected = c.objects_rejected, .store_full = st.dropped_full,
 		.line_too_long = c.lines_too_long,
 	};
-}
-
-/* malloc's bytes in use: every arena, and chunks given their own mapping. */
-static size_t heap_in_use(void)
-{
-	struct mallinfo2 mi = mallinfo2();
-
-	return mi.uordblks + mi.hblkhd;
 }
 
 static void publish(struct metrics_server *m, const struct capture *cap, const struct conn_tracker *tracker,
@@ -422,7 +416,7 @@ int main(int argc, char **argv)
 	struct raw_dump *raw = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t start_ns, last_sync_ns;
-	size_t heap, memory_limit;
+	size_t heap, heap_peak = 0, memory_limit;
 	struct stats_mark mark = {};
 	char err[512];
 	int ret = 1, r;
@@ -537,6 +531,8 @@ int main(int argc, char **argv)
 			conn_tracker_shed(pipe.tracker, heap - memory_limit / 8 * 7);
 			heap = heap_in_use();
 		}
+		if (heap > heap_peak)
+			heap_peak = heap;
 		if (out.f)
 			span_output_flush(&out);
 		if (lines.f)
@@ -561,8 +557,10 @@ int main(int argc, char **argv)
 			 * system after a burst, not kept by the allocator; not
 			 * under steady load, whose freed memory is reused at once
 			 * (trimming it would cost a page fault per page again). */
-			if (mallinfo2().fordblks > TRIM_SLACK_BYTES)
+			if (heap_peak > heap + TRIM_SLACK_BYTES) {
 				malloc_trim(0);
+				heap_peak = heap;
+			}
 			last_sync_ns = now;
 		}
 	}

@@ -197,3 +197,29 @@ int span_endpoint_ip(const struct span_endpoint *e, const uint8_t **addr)
 	*addr = e->addr;
 	return AF_INET6;
 }
+
+size_t span_fmt_uint(char out[20], uint64_t v)
+{
+	/* Two digits per division: a timestamp has 16. */
+	static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+				   "25262728293031323334353637383940414243444546474849"
+				   "50515253545556575859606162636465666768697071727374"
+				   "75767778798081828384858687888990919293949596979899";
+	char tmp[20], *p = tmp + sizeof(tmp);
+	size_t n;
+
+	while (v >= 100) {
+		p -= 2;
+		memcpy(p, pairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		p -= 2;
+		memcpy(p, pairs + 2 * v, 2);
+	} else {
+		*--p = (char)('0' + v);
+	}
+	n = (size_t)(tmp + sizeof(tmp) - p);
+	memcpy(out, p, n);
+	return n;
+}

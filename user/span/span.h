@@ -119,4 +119,8 @@ size_t span_copy_utf8(char *dst, size_t cap, const char *src, size_t len);
  */
 size_t span_copy_safe(char *dst, size_t cap, const char *src, size_t len);
 
+/* v in decimal into out, not NUL-terminated; returns the digits written.
+ * (snprintf would be a tenth of a span's encoding.) */
+size_t span_fmt_uint(char out[20], uint64_t v);
+
 #endif /* SOCKSPAN_SPAN_H */

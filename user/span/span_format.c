@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* span_format.c - text lines and Zipkin v2 JSON from struct span. */
 #include "span/span_format.h"
+#include "parse/word8.h"
 
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -117,6 +118,15 @@ static const bool json_escaped[256] = {
 	[0xe2] = true,
 };
 
+/* Could one of these 8 bytes start an escape? Controls, '"', '\\', DEL and
+ * every byte >= 0x80 say yes (the exact test is json_escaped): plain words,
+ * most of a span's strings, are skipped 8 bytes at a time. */
+static bool word_may_escape(uint64_t x)
+{
+	return word8_below(x, 0x20) | word8_has(x, '"') | word8_has(x, '\\') | word8_has(x, 0x7f) |
+	       (x & WORD8_HIGH);
+}
+
 /* A JSON string as cJSON escapes one: quote, backslash, the short escapes,
  * \u00xx for other control bytes; plus \uXXXX for the other characters
  * span_unsafe_char names; everything else as is (valid UTF-8). */
@@ -132,6 +142,10 @@ static void put_string(struct jw *w, const char *s, size_t n)
 		size_t len = 2, k = 1;
 		uint32_t cp = c;
 
+		if (n - i >= 8 && !word_may_escape(word8_load(s + i))) {
+			i += 7;
+			continue;
+		}
 		if (!json_escaped[c])
 			continue;
 		if (c >= 0x7f && !(k = span_unsafe_char(s + i, n - i, &cp)))
@@ -160,8 +174,9 @@ static void put_string(struct jw *w, const char *s, size_t n)
 }
 
 /* ,"key": (the first member of an object has no comma: *first). Keys are
- * sockspan's own literals: nothing in them needs escaping. */
-static void put_key(struct jw *w, bool *first, const char *key)
+ * sockspan's own literals: nothing in them needs escaping. Inlined, so that
+ * a literal's length is known without strlen. */
+static inline __attribute__((always_inline)) void put_key(struct jw *w, bool *first, const char *key)
 {
 	if (!*first)
 		PUT(w, ",");
@@ -169,21 +184,6 @@ static void put_key(struct jw *w, bool *first, const char *key)
 	PUT(w, "\"");
 	put(w, key, strlen(key));
 	PUT(w, "\":");
-}
-
-/* v in decimal (snprintf is a tenth of a span's encoding). */
-static size_t fmt_u64(char out[20], uint64_t v)
-{
-	char tmp[20];
-	size_t n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (size_t i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
-	return n;
 }
 
 /* A span field made valid UTF-8 (span_copy_utf8), as a JSON string. */
@@ -209,7 +209,7 @@ static void put_uint(struct jw *w, bool *first, const char *key, uint64_t v)
 	char buf[20];
 
 	put_key(w, first, key);
-	put(w, buf, fmt_u64(buf, v > INT64_MAX ? (uint64_t)INT64_MAX : v));
+	put(w, buf, span_fmt_uint(buf, v > INT64_MAX ? (uint64_t)INT64_MAX : v));
 }
 
 /* The textual address of e and the Zipkin field it goes in, or NULL when it
@@ -229,7 +229,7 @@ static const char *endpoint_ip(const struct span_endpoint *e, char *buf, size_t 
 	for (int i = 0; i < 4; i++) {
 		if (i)
 			buf[n++] = '.';
-		n += fmt_u64(buf + n, addr[i]);
+		n += span_fmt_uint(buf + n, addr[i]);
 	}
 	buf[n] = '\0';
 	return buf;
@@ -293,7 +293,7 @@ static void put_tags(struct jw *w, bool *first, const struct span *s)
 			PUT(w, "{");
 		}
 		put_key(w, &inner, SPAN_FORMAT_PID_TAG);
-		put_string(w, pid, fmt_u64(pid, s->pid));
+		put_string(w, pid, span_fmt_uint(pid, s->pid));
 	}
 	if (!inner)
 		PUT(w, "}");

@@ -7,15 +7,12 @@
 static void add_count_tags(struct span *s, const struct grpc_msgs *m, const char *messages_key,
 			   const char *bytes_key)
 {
-	char num[24];
-	int n;
+	char num[20];
 
 	if (!m || m->broken)
 		return;
-	n = snprintf(num, sizeof(num), "%llu", (unsigned long long)m->messages);
-	span_add_tag(s, messages_key, num, (size_t)n);
-	n = snprintf(num, sizeof(num), "%llu", (unsigned long long)m->bytes);
-	span_add_tag(s, bytes_key, num, (size_t)n);
+	span_add_tag(s, messages_key, num, span_fmt_uint(num, m->messages));
+	span_add_tag(s, bytes_key, num, span_fmt_uint(num, m->bytes));
 }
 
 /* Named after the full method; the status is grpc-status (an error unless
@@ -25,8 +22,9 @@ void span_set_grpc(struct span *s, const struct exchange_grpc *x, int64_t rst)
 	const char *svc, *meth, *name;
 	size_t svc_len, meth_len;
 	bool reset = rst >= 0;
-	char num[16];
-	int n, path_len;
+	char num[20];
+	size_t n;
+	int path_len;
 
 	/* Not a method: named as an HTTP path is (no query, ids templated), so
 	 * that what a peer sends can neither leak a secret nor flood the names. */
@@ -41,19 +39,19 @@ void span_set_grpc(struct span *s, const struct exchange_grpc *x, int64_t rst)
 		span_add_tag(s, "rpc.method", meth, meth_len);
 	}
 	if (x->grpc_status >= 0) {
-		n = snprintf(num, sizeof(num), "%d", x->grpc_status);
-		span_add_tag(s, "grpc.status_code", num, (size_t)n);
+		n = span_fmt_uint(num, (unsigned)x->grpc_status);
+		span_add_tag(s, "grpc.status_code", num, n);
 		if (x->message)
 			span_add_tag(s, "grpc.message", x->message, x->message_len);
 		if (x->grpc_status != 0 && !reset) {
 			name = grpc_status_name(x->grpc_status);
-			span_add_tag(s, "error", name ? name : num, name ? strlen(name) : (size_t)n);
+			span_add_tag(s, "error", name ? name : num, name ? strlen(name) : n);
 		}
 	} else if (!reset) {
-		n = snprintf(num, sizeof(num), "%d", x->http_status);
-		span_add_tag(s, "http.status_code", num, (size_t)n);
+		n = span_fmt_uint(num, (unsigned)x->http_status);
+		span_add_tag(s, "http.status_code", num, n);
 		if (x->http_status != 200)
-			span_add_tag(s, "error", num, (size_t)n);
+			span_add_tag(s, "error", num, n);
 		else
 			span_add_tag(s, "error", "no grpc-status", 14);
 	}

@@ -35,19 +35,19 @@ void span_set_http(struct span *s, const struct exchange_http *x, int64_t rst)
 {
 	const char *path;
 	size_t path_len;
-	char status[16];
-	int n = 0;
+	char status[20];
+	size_t n = 0;
 
 	span_name_http(s->name, sizeof(s->name), x->method, x->method_len, x->target, x->target_len);
 	span_http_path(x->target, x->target_len, &path, &path_len);
 	span_add_tag(s, "http.method", x->method, x->method_len);
 	span_add_tag(s, "http.path", path, path_len);
 	if (x->status) {
-		n = snprintf(status, sizeof(status), "%d", x->status);
-		span_add_tag(s, "http.status_code", status, (size_t)n);
+		n = span_fmt_uint(status, (unsigned)x->status);
+		span_add_tag(s, "http.status_code", status, n);
 	}
 	if (rst >= 0)
 		span_add_rst_error(s, rst);
 	else if (x->status >= 500)
-		span_add_tag(s, "error", status, (size_t)n);
+		span_add_tag(s, "error", status, n);
 }

@@ -1,0 +1,11 @@
+/* heap.h - the bytes of heap sockspan holds, known at any moment. */
+#ifndef SOCKSPAN_HEAP_H
+#define SOCKSPAN_HEAP_H
+
+#include <stddef.h>
+
+/* Usable bytes of every block malloc and its kin handed out and that are not
+ * freed yet: what mallinfo2's uordblks + hblkhd say, without its walk. */
+size_t heap_in_use(void);
+
+#endif
