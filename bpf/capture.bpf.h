@@ -90,8 +90,11 @@ struct {
 /* key: socket inode; value: unused. Connections whose protocol cannot skip
  * bytes it did not see (HTTP/2: frame headers follow each other inside a long
  * write): every byte is copied, in events of max_payload bytes, up to
- * SS_MAX_CHUNKS per syscall. Inserted by userspace when it detects such a
- * protocol, deleted at close (LRU for sockets closed otherwise). */
+ * SS_MAX_CHUNKS per syscall. Inserted here when a connection starts with the
+ * HTTP/2 preface (with the syscall tracepoints; the socket hooks keep that
+ * flag on the socket itself, see sock_h2) and by userspace when it detects
+ * such a protocol later, deleted at close (LRU for sockets closed otherwise:
+ * a tracee dropping many sockets without close() can push flags out). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -118,6 +121,7 @@ struct call_walk {
 	__u32 iovcnt;
 	__u32 idx;
 	__u32 events;  /* copied so far (messages for CALL_MMSG) */
+	bool h2_start; /* the call began with the HTTP/2 preface: flag its socket */
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -415,11 +419,14 @@ static __always_inline bool starts_h2(const struct event_buf *b)
 }
 
 /* Start turning a call's bytes into events; w->a is filled. The bytes are
- * all copied on full-payload connections, else the first max_payload. */
-static __always_inline void walk_begin(struct call_walk *w, __u64 ret)
+ * all copied on full-payload connections (full: the caller knows it already),
+ * else the first max_payload. */
+static __always_inline void walk_begin(struct call_walk *w, __u64 ret, bool full)
 {
 	w->ret = ret;
-	w->limit = ret < max_payload || bpf_map_lookup_elem(&full_payload, &w->a.sock_ino) ? ret : max_payload;
+	w->limit = ret < max_payload || full || bpf_map_lookup_elem(&full_payload, &w->a.sock_ino) ? ret
+												 : max_payload;
+	w->h2_start = false;
 	w->done = 0;
 	w->skip = 0;
 	w->idx = 0;
@@ -489,9 +496,7 @@ static __always_inline bool send_copied(struct call_walk *w, struct event_buf *b
 		return w->events >= w->ret || w->events >= SS_MAX_MMSG;
 	}
 	if (w->events == 1 && starts_h2(b)) {
-		__u8 one = 1;
-
-		bpf_map_update_elem(&full_payload, &w->a.sock_ino, &one, BPF_ANY);
+		w->h2_start = true; /* the program sending it flags the socket */
 		w->limit = w->ret;
 	}
 	last = w->events >= SS_MAX_CHUNKS || walked == 0 || w->done >= w->limit;

@@ -79,8 +79,18 @@ SEC("tracepoint")
 int exit_emit(struct trace_event_raw_sys_exit *ctx)
 {
 	struct call_walk *w = walk_slot();
+	bool more;
 
-	if (w && walk_step(w))
+	if (!w)
+		return 0;
+	more = walk_step(w);
+	if (w->h2_start) {
+		__u8 one = 1;
+
+		bpf_map_update_elem(&full_payload, &w->a.sock_ino, &one, BPF_ANY);
+		w->h2_start = false;
+	}
+	if (more)
 		bpf_tail_call(ctx, &exit_handler, 1);
 	return 0;
 }
@@ -93,7 +103,7 @@ int handle_exit(struct trace_event_raw_sys_exit *ctx)
 	if (!w || !unstash(&w->a) || note_role(&w->a, ctx->ret) || ctx->ret <= 0)
 		return 0;
 	fill_header(&w->hdr, &w->a, SS_EV_DATA);
-	walk_begin(w, ctx->ret);
+	walk_begin(w, ctx->ret, false);
 	bpf_tail_call(ctx, &exit_handler, 1);
 	return 0;
 }
@@ -365,9 +375,26 @@ static __always_inline void sock_header(struct ss_event *e, struct sock *sk, con
 	e->comm[sizeof(e->comm) - 1] = 0;
 }
 
+/* The flag "copy every byte" of connections that began with the HTTP/2
+ * preface, kept on the socket itself: freed with it, and no tracee can push
+ * it out as it could an entry of the full_payload LRU map (by dropping tens
+ * of thousands of flagged sockets without close()). */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u8);
+} sock_h2 SEC(".maps");
+
+static __always_inline void flag_h2(struct sock *sk)
+{
+	bpf_sk_storage_get(&sock_h2, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+}
+
 /* Most calls are one event: a read or write of one buffer that fits
  * max_payload, or bytes not copied at all. They are sent from here, which
- * saves the two tail calls of the general path. False for the others. */
+ * saves the two tail calls of the general path. False for the others;
+ * w->h2_start tells whether the event began with the HTTP/2 preface. */
 static __always_inline bool sock_one_event(struct call_walk *w, __u64 ret)
 {
 	struct event_buf *b;
@@ -383,11 +410,7 @@ static __always_inline bool sock_one_event(struct call_walk *w, __u64 ret)
 		b->ev.type = SS_EV_GAP;
 	if (w->a.kind == CALL_BUF) {
 		append_user(b, w->a.ptr, ret);
-		if (starts_h2(b)) {
-			__u8 one = 1;
-
-			bpf_map_update_elem(&full_payload, &w->a.sock_ino, &one, BPF_ANY);
-		}
+		w->h2_start = starts_h2(b);
 	}
 	submit(b);
 	return true;
@@ -422,9 +445,13 @@ static __always_inline int sock_op(void *ctx, struct sock *sk, int ret, int flag
 	 * verifier walks through the copy path there. */
 	syscall_args(&w->a);
 	sock_header(&w->hdr, sk, &w->a);
-	if (sock_one_event(w, ret))
+	w->h2_start = false;
+	if (sock_one_event(w, ret)) {
+		if (w->h2_start)
+			flag_h2(sk);
 		return 0;
-	walk_begin(w, ret);
+	}
+	walk_begin(w, ret, bpf_sk_storage_get(&sock_h2, sk, NULL, 0));
 	bpf_tail_call(ctx, &sock_emitter, 0);
 	return 0;
 }
@@ -445,11 +472,19 @@ int BPF_PROG(sock_recv, struct sock *sk, int ret, int flags)
  * makes one event of the call this CPU's walk holds, then the next ones by
  * tail-calling itself. Not attached by itself. */
 SEC("tp_btf/sock_send_length")
-int BPF_PROG(sock_emit)
+int BPF_PROG(sock_emit, struct sock *sk)
 {
 	struct call_walk *w = walk_slot();
+	bool more;
 
-	if (w && walk_step(w))
+	if (!w)
+		return 0;
+	more = walk_step(w);
+	if (w->h2_start) {
+		flag_h2(sk);
+		w->h2_start = false;
+	}
+	if (more)
 		bpf_tail_call(ctx, &sock_emitter, 0);
 	return 0;
 }

@@ -194,6 +194,33 @@ Test(conn_table, full_table_evicts_the_least_recently_active)
 	cr_expect_eq(nreleased, 6);
 }
 
+Test(conn_table, full_table_evicts_from_the_process_holding_most_of_the_oldest)
+{
+	struct conn_table *t = conn_table_new(40, record_release, &nreleased, &stats);
+
+	/* Process 7's idle connection is the oldest; process 9 then opens 39
+	 * more and keeps opening: it gives up its own, not process 7's. */
+	upsert(t, 7, 3, 1, 100, true);
+	for (uint64_t i = 0; i < 39; i++)
+		upsert(t, 9, 4, 100 + i, 200 + i, true);
+	for (uint64_t i = 0; i < 100; i++)
+		upsert(t, 9, 4, 1000 + i, 1000 + i, true);
+	cr_expect_eq(stats.conns_evicted, 100);
+	cr_expect_not_null(lookup(t, 7, 3, 1), "the other process's idle connection stays");
+	cr_expect(was_released(9, 4, 100), "the flooding process's oldest went first");
+	cr_expect_null(lookup(t, 9, 4, 100));
+	cr_expect_not_null(lookup(t, 9, 4, 1099));
+	/* A full table of process 7's own: its least recently active goes. */
+	conn_table_free(t);
+	nreleased = 0;
+	t = conn_table_new(2, record_release, &nreleased, &stats);
+	upsert(t, 7, 3, 1, 100, true);
+	upsert(t, 8, 3, 2, 200, true);
+	upsert(t, 9, 3, 3, 300, true);
+	cr_expect(was_released(7, 3, 1), "no process holds more: the oldest goes");
+	conn_table_free(t);
+}
+
 Test(conn_table, expire_frees_only_idle_connections)
 {
 	struct conn_table *t = conn_table_new(16, record_release, &nreleased, &stats);

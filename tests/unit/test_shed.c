@@ -1,7 +1,7 @@
 /*
- * The memory budget's tool (conn_tracker_shed): the connections holding the
- * most memory go first, their exchanges dropped, not leaked; the others are
- * left as they were.
+ * The memory budget's tool (conn_tracker_shed): the costliest connections of
+ * the process holding the most memory go first, their exchanges dropped, not
+ * leaked; the others are left as they were.
  */
 #include <criterion/criterion.h>
 
@@ -48,4 +48,29 @@ Test(shed, the_costliest_connection_goes_first)
 	cr_expect_eq(conn_tracker_shed(t, 1), 0, "nothing left to shed");
 	conn_tracker_free(t);
 	cr_expect_eq(eb_nspans, 2);
+}
+
+Test(shed, the_process_holding_the_most_gives_first)
+{
+	struct conn_tracker *t = eb_tracker(64);
+	struct eb_conn big = eb_open(t, 1, 3, 100, SS_ROLE_SERVER);
+	static char head[20000];
+
+	/* Process 1: one connection with a 20 kB head in progress. Process 2:
+	 * 40 connections of 2 kB heads each, 80 kB in all. */
+	memcpy(head, "GET /big HTTP/1.1\r\nX-Pad: ", 26);
+	memset(head + 26, 'a', sizeof(head) - 26);
+	eb_data(&big, SS_DIR_INGRESS, head, sizeof(head));
+	for (int i = 0; i < 40; i++) {
+		struct eb_conn c = eb_open(t, 2, 10 + i, 200 + (uint64_t)i, SS_ROLE_SERVER);
+
+		eb_data(&c, SS_DIR_INGRESS, head, 2000);
+	}
+	cr_assert_eq(conn_tracker_count(t), 41);
+	/* 40 kB back: process 2's connections only, although process 1's is the single costliest. */
+	cr_expect_geq(conn_tracker_shed(t, 40000), 40000);
+	cr_expect_neq(conn_tracker_proto(t, 1, 100), CONN_PROTO_UNDETECTED, "process 1's connection stays");
+	cr_expect_lt(conn_tracker_count(t), 41);
+	cr_expect_gt(conn_tracker_count(t), 1);
+	conn_tracker_free(t);
 }

@@ -107,6 +107,34 @@ struct conn *conn_table_lookup(struct conn_table *t, const struct conn_key *k)
 	return c;
 }
 
+/* Least recently active connections looked at to choose the one evicted. */
+#define EVICT_WINDOW 32
+
+/* The connection a full table gives up: among the EVICT_WINDOW least recently
+ * active, the oldest of the process holding most of them. Plain LRU would let
+ * one process that opens connections faster than others (or drops them
+ * without close(), so they linger) push out every other process's idle ones;
+ * this way it mostly evicts its own. */
+static struct conn *eviction_victim(struct conn_table *t)
+{
+	struct conn *window[EVICT_WINDOW], *c = t->oldest;
+	size_t n = 0, best = 0, best_count = 0;
+
+	for (; c && n < EVICT_WINDOW; c = c->newer)
+		window[n++] = c;
+	for (size_t i = 0; i < n; i++) {
+		size_t count = 0;
+
+		for (size_t j = i; j < n; j++)
+			count += window[j]->key.tgid == window[i]->key.tgid;
+		if (count > best_count) {
+			best = i;
+			best_count = count;
+		}
+	}
+	return window[best];
+}
+
 struct conn *conn_table_upsert(struct conn_table *t, const struct ss_event *ev, bool *created)
 {
 	struct conn_key k = { .tgid = ev->tgid, .sock_ino = ev->sock_ino };
@@ -126,7 +154,7 @@ struct conn *conn_table_upsert(struct conn_table *t, const struct ss_event *ev, 
 	}
 	if (t->count >= t->max && t->oldest) {
 		t->stats->conns_evicted++;
-		conn_table_remove(t, t->oldest);
+		conn_table_remove(t, eviction_victim(t));
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c)

@@ -2,7 +2,8 @@
  * names the socket whatever fd number it has (dup'ed, or reused by another
  * socket after a close; hooks on socket operations see no fd at all). Each
  * holds its endpoints, both reassembled streams and its protocol parser's state.
- * Bounded: when full, the least recently active connection is evicted. */
+ * Bounded: when full, one of the least recently active connections is
+ * evicted, of the process holding most of them. */
 #ifndef SOCKSPAN_CONN_TABLE_H
 #define SOCKSPAN_CONN_TABLE_H
 
@@ -54,7 +55,7 @@ struct conn_table *conn_table_new(size_t max_conns, conn_release_fn release, voi
 /* Frees every connection (calling release) and the table. */
 void conn_table_free(struct conn_table *t);
 /* The connection an event belongs to; created (endpoints and role taken from
- * the event) if new, evicting the oldest one when the table is full. Marks it
+ * the event) if new, evicting an old one when the table is full. Marks it
  * active at ev->ts_ns. NULL only on ENOMEM. */
 struct conn *conn_table_upsert(struct conn_table *t, const struct ss_event *ev, bool *created);
 struct conn *conn_table_lookup(struct conn_table *t, const struct conn_key *k);

@@ -238,32 +238,85 @@ static size_t footprint(const struct conn *c)
 
 struct shed_candidate {
 	size_t bytes;
+	uint32_t tgid;
 	struct conn *c;
 };
 
-static int costlier_first(const void *a, const void *b)
+/* By process, then costliest first. */
+static int shed_order(const void *a, const void *b)
 {
-	size_t x = ((const struct shed_candidate *)a)->bytes, y = ((const struct shed_candidate *)b)->bytes;
+	const struct shed_candidate *x = a, *y = b;
 
-	return x < y ? 1 : x > y ? -1 : 0;
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
+	return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : 0;
 }
 
+/* One process's candidates, v[next..end), still holding total bytes. */
+struct shed_group {
+	size_t total, next, end;
+};
+
+/* Max-heap of groups by total, sifted down from i. */
+static void sift_down(struct shed_group *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		struct shed_group tmp;
+
+		if (l < n && h[l].total > h[m].total)
+			m = l;
+		if (r < n && h[r].total > h[m].total)
+			m = r;
+		if (m == i)
+			return;
+		tmp = h[i];
+		h[i] = h[m];
+		h[m] = tmp;
+		i = m;
+	}
+}
+
+/* The process holding the most memory gives up its costliest connection, as
+ * many times as needed: memory is taken back from whoever holds it (a
+ * tracee with never-ending heads, or one with tens of thousands of small
+ * connections), while every other process keeps its connections, however
+ * large one of them is. */
 size_t conn_tracker_shed(struct conn_tracker *t, size_t bytes)
 {
-	size_t n = conn_table_count(t->conns), k = 0, freed = 0;
+	size_t n = conn_table_count(t->conns), k = 0, ng = 0, freed = 0;
 	struct shed_candidate *v = n ? malloc(n * sizeof(*v)) : NULL;
+	struct shed_group *g = n ? malloc(n * sizeof(*g)) : NULL;
 
-	if (!v)
+	if (!v || !g) {
+		free(v);
+		free(g);
 		return 0;
+	}
 	for (struct conn *c = conn_table_oldest(t->conns); c && k < n; c = c->newer)
-		v[k++] = (struct shed_candidate){ footprint(c), c };
-	qsort(v, k, sizeof(*v), costlier_first);
-	for (size_t i = 0; i < k && freed < bytes; i++) {
-		freed += v[i].bytes;
-		conn_table_remove(t->conns, v[i].c);
+		v[k++] = (struct shed_candidate){ footprint(c), c->key.tgid, c };
+	qsort(v, k, sizeof(*v), shed_order);
+	for (size_t i = 0; i < k; i++) {
+		if (i == 0 || v[i].tgid != v[i - 1].tgid)
+			g[ng++] = (struct shed_group){ 0, i, i };
+		g[ng - 1].total += v[i].bytes;
+		g[ng - 1].end = i + 1;
+	}
+	for (size_t i = ng; i-- > 0;)
+		sift_down(g, ng, i);
+	while (ng > 0 && freed < bytes) {
+		struct shed_candidate *s = &v[g[0].next++];
+
+		freed += s->bytes;
+		g[0].total -= s->bytes;
+		conn_table_remove(t->conns, s->c);
 		t->stats->conns_shed++;
+		if (g[0].next == g[0].end)
+			g[0] = g[--ng];
+		sift_down(g, ng, 0);
 	}
 	free(v);
+	free(g);
 	return freed;
 }
 

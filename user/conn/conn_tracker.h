@@ -43,9 +43,9 @@ size_t conn_tracker_expire(struct conn_tracker *t, uint64_t now_ns, uint64_t idl
  * stream buffers and their protocol's empty storage (request queues). */
 void conn_tracker_trim(struct conn_tracker *t, uint64_t now_ns, uint64_t idle_ns);
 size_t conn_tracker_count(const struct conn_tracker *t);
-/* Forgets the connections that hold the most memory (buffers and protocol
- * state, about) until about bytes are given back; each is counted as shed.
- * Returns the bytes given back. */
+/* Forgets connections until about bytes (buffers and protocol state, about)
+ * are given back: each time the costliest one of the process holding the
+ * most; each is counted as shed. Returns the bytes given back. */
 size_t conn_tracker_shed(struct conn_tracker *t, size_t bytes);
 /* What the connection (tgid, sock_ino) is known to speak: an enum proto_id,
  * PROTO_NONE when detection gave up, CONN_PROTO_UNDETECTED while it goes on
