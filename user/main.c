@@ -210,23 +210,25 @@ static void report(const struct capture *cap, const struct conn_tracker *tracker
 	capture_counters(cap, k);
 	fprintf(stderr,
 		"sockspan: %llu spans; events: %llu captured, %llu lost (ring buffer full), %llu malformed; "
-		"%llu payload bytes truncated; connections: %llu seen, %zu open, %llu evicted; "
+		"%llu payload bytes truncated; connections: %llu seen, %zu open, %llu evicted, %llu shed; "
 		"streams: %llu bytes missing, %llu resyncs, %llu unknown protocol; "
-		"http1: %llu parse errors, %llu unmatched; "
+		"http1: %llu parse errors, %llu unmatched, %llu untracked; "
 		"h2: %llu frame errors, %llu hpack errors, %llu streams unspanned, %llu streams untracked; "
-		"redis: %llu parse errors, %llu unmatched, %llu pushes; "
+		"redis: %llu parse errors, %llu unmatched, %llu untracked, %llu pushes; "
 		"traces: %llu joined, %llu unattributed, %llu not sampled, %llu untracked, "
 		"%llu invalid trace headers\n",
 		(unsigned long long)stats->spans, (unsigned long long)k[SS_CNT_EVENTS],
 		(unsigned long long)k[SS_CNT_RINGBUF_LOST], (unsigned long long)capture_malformed(cap),
 		(unsigned long long)k[SS_CNT_TRUNCATED_BYTES], (unsigned long long)stats->conns_opened,
 		conn_tracker_count(tracker), (unsigned long long)stats->conns_evicted,
-		(unsigned long long)stats->stream_gaps, (unsigned long long)stats->stream_resyncs,
-		(unsigned long long)stats->proto_unknown, (unsigned long long)stats->http1_parse_errors,
-		(unsigned long long)stats->http1_unmatched, (unsigned long long)stats->h2_frame_errors,
+		(unsigned long long)stats->conns_shed, (unsigned long long)stats->stream_gaps,
+		(unsigned long long)stats->stream_resyncs, (unsigned long long)stats->proto_unknown,
+		(unsigned long long)stats->http1_parse_errors, (unsigned long long)stats->http1_unmatched,
+		(unsigned long long)stats->http1_pending_overflow, (unsigned long long)stats->h2_frame_errors,
 		(unsigned long long)stats->h2_hpack_errors, (unsigned long long)stats->h2_streams_unspanned,
 		(unsigned long long)stats->h2_streams_overflow, (unsigned long long)stats->redis_parse_errors,
-		(unsigned long long)stats->redis_unmatched, (unsigned long long)stats->redis_pushes,
+		(unsigned long long)stats->redis_unmatched, (unsigned long long)stats->redis_pending_overflow,
+		(unsigned long long)stats->redis_pushes,
 		(unsigned long long)stats->trace_joins, (unsigned long long)stats->spans_unattributed,
 		(unsigned long long)stats->spans_not_sampled, (unsigned long long)stats->exchanges_untracked,
 		(unsigned long long)invalid);

@@ -8,6 +8,7 @@ Each fixture starts its own processes and stops exactly those (by pid) at teardo
     nginx                           -> itlib.nginx.Nginx (master + one worker, sendfile on)
     grpc_server(host) / grpc_client() -> itlib.grpc_apps (python3-grpcio processes)
     nghttpd(host, extra) / h2o(host)  -> itlib.h2 (cleartext HTTP/2 servers)
+    redis_server / redis_driver()   -> itlib.redis_env (redis-server; redis-py client process)
     pods (module scope)             -> itlib.chain.Pods: network namespaces drv, a, b, r on a
                                        private bridge, redis-server in r
     rig                             -> itlib.chain.ChainRig: chain services and drivers in those pods
@@ -28,6 +29,7 @@ from itlib.grpc_apps import GrpcClient, GrpcServer  # noqa: E402
 from itlib.h2 import H2o, Nghttpd  # noqa: E402
 from itlib.kube import KubeEnv  # noqa: E402
 from itlib.nginx import Nginx  # noqa: E402
+from itlib.redis_env import RedisDriver, RedisServer  # noqa: E402
 from itlib.sockspan import Sockspan  # noqa: E402
 
 
@@ -108,6 +110,14 @@ grpc_server = _stopped_after(GrpcServer)
 grpc_client = _stopped_after(GrpcClient)
 nghttpd = _stopped_after(Nghttpd)
 h2o = _stopped_after(H2o)
+redis_driver = _stopped_after(RedisDriver)
+
+
+@pytest.fixture
+def redis_server():
+    s = RedisServer()
+    yield s
+    s.stop()
 
 
 @pytest.fixture(scope="module")

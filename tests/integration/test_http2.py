@@ -8,7 +8,7 @@ SERVER spans' remote port.
 """
 from itlib.h2 import h2load, nghttp
 from itlib.procs import comm_of, now_us
-from itlib.rows import check_rows, describe, http_row
+from itlib.rows import by_connection, check_rows, describe, http_row
 
 LO = "127.0.0.1"
 
@@ -48,15 +48,6 @@ def test_harness_h2_peers(nghttpd, h2o):
     assert comm_of(h.pid) == "h2o"
     _, got = nghttp(h.url("/a.txt"), h.url("/fail/7?x=1"), h.url("/missing"), opts=["-u"])
     assert got == [("GET", "/a.txt", 200), ("GET", "/fail/7", 503), ("GET", "/missing", 404)]
-
-
-def by_connection(spans):
-    """Spans grouped by connection (the client's port), connections in the order they began."""
-    conns = {}
-    for s in spans:
-        port = s["remoteEndpoint" if s["kind"] == "SERVER" else "localEndpoint"]["port"]
-        conns.setdefault(port, []).append(s)
-    return sorted(conns.values(), key=lambda spans: min(s["timestamp"] for s in spans))
 
 
 def test_nghttp_streams_traced_by_server_pid(sockspan, nghttpd):

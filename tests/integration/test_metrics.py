@@ -10,29 +10,11 @@ import threading
 import pytest
 
 from itlib.collector import collector, http_get, scrape  # noqa: F401 (fixture)
+from itlib.hostile import read_response, request
 from itlib.procs import STEP_TIMEOUT, free_port, wait_until
 from itlib.sockspan import run_cli
 
 LO = "127.0.0.1"
-
-
-def request(path):
-    return f"GET {path} HTTP/1.1\r\nHost: {LO}\r\n\r\n".encode()
-
-
-def read_response(sock):
-    """One response with Content-Length, read exactly; returns its bytes."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        assert chunk, "server closed the connection mid-response"
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = next(int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:"))
-    while len(body) < length:
-        body += sock.recv(65536)
-    assert len(body) == length, "more bytes than one response"
-    return data[:len(head) + 4] + body
 
 
 def delta(after, before, name, labels=None):

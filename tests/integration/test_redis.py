@@ -10,35 +10,11 @@ import json
 import subprocess
 from collections import Counter
 
-import pytest
-
 from itlib.procs import STEP_TIMEOUT, child_env, now_us, wait_until
-from itlib.redis_env import (RedisDriver, RedisServer, check, client_row, contract_errors, of_kind,
-                             redis_cli, server_row)
+from itlib.redis_env import check, client_row, contract_errors, of_kind, redis_cli, server_row
 from itlib.spans import CLOCK_SLACK_US
 
 LO = "127.0.0.1"
-
-
-@pytest.fixture
-def redis_server():
-    s = RedisServer()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def redis_driver():
-    started = []
-
-    def make():
-        d = RedisDriver()
-        started.append(d)
-        return d
-
-    yield make
-    for d in started:
-        d.stop()
 
 
 def both_sides(name, srv, drv, lport, error=None, statement=None):

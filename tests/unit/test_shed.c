@@ -74,3 +74,30 @@ Test(shed, the_process_holding_the_most_gives_first)
 	cr_expect_gt(conn_tracker_count(t), 1);
 	conn_tracker_free(t);
 }
+
+Test(shed, a_half_sent_http2_header_field_counts_what_nghttp2_holds)
+{
+	struct conn_tracker *t = eb_tracker(16);
+	struct eb_conn h2 = eb_open(t, 1, 3, 100, SS_ROLE_SERVER);
+	struct eb_conn h1 = eb_open(t, 1, 4, 101, SS_ROLE_SERVER);
+	static const uint8_t preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+	/* HEADERS on stream 1 without END_HEADERS: :method GET, then a literal
+	 * whose value announces 65535 bytes, none of them sent. */
+	static const uint8_t headers[] = { 0, 0, 12, 1, 0, 0, 0, 0, 1,
+					   0x82, 0x40, 5, 'x', '-', 'p', 'a', 'd', 0x7f, 0x80, 0xff, 0x03 };
+	static char head[20000];
+
+	eb_data(&h2, SS_DIR_INGRESS, preface, sizeof(preface) - 1);
+	eb_data(&h2, SS_DIR_INGRESS, headers, sizeof(headers));
+	memcpy(head, "GET /big HTTP/1.1\r\nX-Pad: ", 26);
+	memset(head + 26, 'a', sizeof(head) - 26);
+	eb_data(&h1, SS_DIR_INGRESS, head, sizeof(head));
+
+	/* nghttp2 holds the whole 64 KiB value (the buffers here were given back
+	 * after parsing), far more than the HTTP/1 head's 32 KiB buffer. */
+	cr_expect_geq(conn_tracker_shed(t, 1), 65535);
+	cr_expect_eq(conn_tracker_count(t), 1);
+	eb_str(&h1, SS_DIR_INGRESS, "\r\n\r\n");
+	cr_expect_eq(stats.http1_parse_errors, 0, "the HTTP/1 connection was kept");
+	conn_tracker_free(t);
+}

@@ -74,13 +74,17 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 static const struct {
 	size_t parse_errors;  /* offsetof(struct sockspan_stats, ...) */
 	size_t unmatched;
+	size_t untracked;
 } proto_counters[PROTO_COUNT] = {
 	[PROTO_HTTP1] = { offsetof(struct sockspan_stats, http1_parse_errors),
-			  offsetof(struct sockspan_stats, http1_unmatched) },
+			  offsetof(struct sockspan_stats, http1_unmatched),
+			  offsetof(struct sockspan_stats, http1_pending_overflow) },
 	[PROTO_HTTP2] = { offsetof(struct sockspan_stats, h2_frame_errors),
-			  offsetof(struct sockspan_stats, h2_streams_unspanned) },
+			  offsetof(struct sockspan_stats, h2_streams_unspanned),
+			  offsetof(struct sockspan_stats, h2_streams_overflow) },
 	[PROTO_REDIS] = { offsetof(struct sockspan_stats, redis_parse_errors),
-			  offsetof(struct sockspan_stats, redis_unmatched) },
+			  offsetof(struct sockspan_stats, redis_unmatched),
+			  offsetof(struct sockspan_stats, redis_pending_overflow) },
 };
 
 struct text {
@@ -202,6 +206,12 @@ static void render_capture(struct text *t, const struct metrics_snapshot *s, con
 	for (unsigned i = 0; i < PROTO_COUNT; i++)
 		put(t, "sockspan_unmatched_messages_total{protocol=\"%s\"} %llu\n", proto_id_name(i),
 		    (unsigned long long)field(&s->stats, proto_counters[i].unmatched));
+	family(t, "sockspan_requests_untracked_total", "counter",
+	       "Requests given no exchange: too many outstanding on one connection (HTTP/1 pipelined, "
+	       "HTTP/2 open streams, Redis pipelined), by protocol.");
+	for (unsigned i = 0; i < PROTO_COUNT; i++)
+		put(t, "sockspan_requests_untracked_total{protocol=\"%s\"} %llu\n", proto_id_name(i),
+		    (unsigned long long)field(&s->stats, proto_counters[i].untracked));
 
 	family(t, "sockspan_spans_total", "counter", "Spans produced, by protocol and kind.");
 	for (unsigned p = 0; p <= PROTO_NONE; p++)

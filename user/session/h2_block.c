@@ -1,5 +1,7 @@
 #include "session/h2_block.h"
 
+#include <malloc.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "parse/grpc.h"
@@ -28,13 +30,57 @@ static int hpack_prime(nghttp2_hd_inflater *inf)
 	return 0;
 }
 
+/* nghttp2_mem for a decoder: malloc's, counting usable sizes in d->bytes. */
+static void *count_malloc(size_t n, void *ud)
+{
+	struct h2_decoder *d = ud;
+	void *p = malloc(n);
+
+	if (p)
+		d->bytes += malloc_usable_size(p);
+	return p;
+}
+
+static void count_free(void *p, void *ud)
+{
+	struct h2_decoder *d = ud;
+
+	if (p)
+		d->bytes -= malloc_usable_size(p);
+	free(p);
+}
+
+static void *count_calloc(size_t n, size_t size, void *ud)
+{
+	struct h2_decoder *d = ud;
+	void *p = calloc(n, size);
+
+	if (p)
+		d->bytes += malloc_usable_size(p);
+	return p;
+}
+
+static void *count_realloc(void *p, size_t n, void *ud)
+{
+	struct h2_decoder *d = ud;
+	size_t old = p ? malloc_usable_size(p) : 0;
+	void *q = realloc(p, n);
+
+	if (q || n == 0)
+		d->bytes -= old;
+	if (q)
+		d->bytes += malloc_usable_size(q);
+	return q;
+}
+
 void h2_decoder_new(struct h2_decoder *d, bool exact)
 {
 	nghttp2_hd_inflater *inf = NULL;
 
 	h2_decoder_free(d);
 	d->exact = exact;
-	if (nghttp2_hd_inflate_new2(&inf, NULL) != 0)
+	d->mem = (nghttp2_mem){ d, count_malloc, count_free, count_calloc, count_realloc };
+	if (nghttp2_hd_inflate_new2(&inf, &d->mem) != 0)
 		return;
 	if (!exact && hpack_prime(inf) < 0) {
 		nghttp2_hd_inflate_del(inf);
@@ -53,9 +99,7 @@ void h2_decoder_free(struct h2_decoder *d)
 
 size_t h2_decoder_footprint(const struct h2_decoder *d)
 {
-	/* HPACK counts 32 bytes of overhead per entry; nghttp2 spends ~240
-	 * on a tiny one: about 8 times the table's HPACK size. */
-	return d->inflater ? 1024 + 8 * nghttp2_hd_inflate_get_dynamic_table_size(d->inflater) : 0;
+	return d->bytes;
 }
 
 void h2_decoder_table_size(struct h2_decoder *d, uint32_t size)

@@ -27,11 +27,17 @@
  * sizes (tracestate 512, x-request-id 256, the rest under 70) fit. */
 #define H2_TRACE_HEADERS_MAX 1536
 
-/* The HPACK decoder of one direction. */
+/* The HPACK decoder of one direction. Its inflater allocates through mem,
+ * which counts what it holds: a table of tiny entries costs nghttp2 ~6 times
+ * its HPACK size, and a field is allocated whole as soon as its length is
+ * read (3 bytes can make it hold 64 KiB). Lives where it was made (the
+ * inflater keeps a pointer to mem). */
 struct h2_decoder {
 	nghttp2_hd_inflater *inflater; /* NULL: none yet, or no memory */
 	bool exact;                    /* saw the connection start: SETTINGS table sizes apply */
 	bool reset;                    /* failed: a fresh one at the next block */
+	nghttp2_mem mem;               /* counting allocator, user data: this decoder */
+	size_t bytes;                  /* heap the inflater holds now */
 };
 
 /* The header block being decoded in one direction, and the fields it gave. */
@@ -63,7 +69,7 @@ struct h2_block {
  * its table limit raised to H2_HPACK_MAX_TABLE (joined mid-connection). */
 void h2_decoder_new(struct h2_decoder *d, bool exact);
 void h2_decoder_free(struct h2_decoder *d);
-/* Heap bytes the decoder holds, about. */
+/* Heap bytes the decoder holds (malloc's usable sizes). */
 size_t h2_decoder_footprint(const struct h2_decoder *d);
 /* The peer acknowledged SETTINGS_HEADER_TABLE_SIZE = size: the exact
  * decoder follows it (capped at H2_HPACK_MAX_TABLE). */

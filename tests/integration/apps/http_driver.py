@@ -18,6 +18,10 @@ sockspan and only then say "go" (send a command). Commands:
         each, with a short pause between so the server's reads see them apart
         iov > 0: write them with one sendmsg() whose iovec entries hold that
         many bytes each
+        after_first: more requests, written in one send() once the first
+        response is read (while the rest are still due); after_all: more
+        requests, one after the other once every response is read; their
+        results follow in that order
     {"op": "close"}   close the keep-alive connection  -> {}
     {"op": "exit"}    -> {} and exit 0
 Any failure answers {"error": "..."}.
@@ -60,17 +64,13 @@ class Driver:
             })
         return {"results": results}
 
-    def pipeline(self, host, port, reqs, piece=0, iov=0):
+    def pipeline(self, host, port, reqs, piece=0, iov=0, after_first=(), after_all=()):
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         with socket.socket(family, socket.SOCK_STREAM) as s:
             s.settimeout(30)
             s.connect((host, port))
             lport = s.getsockname()[1]
-            wire = b""
-            for r in reqs:
-                body = body_of(r.get("body", 0))
-                wire += (f"{r['method']} {r['path']} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-                         f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+            wire = wire_of(reqs, host, port)
             if piece:
                 for i in range(0, len(wire), piece):
                     s.sendall(wire[i:i + piece])
@@ -82,7 +82,13 @@ class Driver:
             else:
                 s.sendall(wire)  # one send() syscall: the requests share a segment
             f = s.makefile("rb")
-            results = [read_response(f) for _ in reqs]
+            results = [read_response(f)]
+            if after_first:
+                s.sendall(wire_of(after_first, host, port))
+            results += [read_response(f) for _ in range(len(reqs) + len(after_first) - 1)]
+            for r in after_all:
+                s.sendall(wire_of([r], host, port))
+                results.append(read_response(f))
             f.close()
         return {"lport": lport, "results": results}
 
@@ -91,6 +97,15 @@ class Driver:
             self.conn.close()
             self.conn = None
         return {}
+
+
+def wire_of(reqs, host, port):
+    wire = b""
+    for r in reqs:
+        body = body_of(r.get("body", 0))
+        wire += (f"{r['method']} {r['path']} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                 f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    return wire
 
 
 def read_response(f):

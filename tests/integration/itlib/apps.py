@@ -63,14 +63,19 @@ class Driver(CommandedProc):
         assert all(r["body_ok"] for r in results), f"echo mismatch: {results}"
         return results
 
-    def pipeline(self, host, port, reqs, piece=0, iov=0):
+    def pipeline(self, host, port, reqs, piece=0, iov=0, after_first=(), after_all=()):
         """All reqs written in one send() on a fresh raw socket; returns (lport, results).
 
         piece > 0: written instead as many small send()s of that many bytes.
         iov > 0: written with one sendmsg() of iovec entries of that many bytes.
+        after_first: more requests sent in one send() once the first response is
+        read; after_all: more sent one by one once all are answered (same socket).
         """
-        payload = [{"method": r[0], "path": r[1], "body": r[2] if len(r) > 2 else 0} for r in reqs]
-        reply = self._call(op="pipeline", host=host, port=port, reqs=payload, piece=piece, iov=iov)
+        def wire(rs):
+            return [{"method": r[0], "path": r[1], "body": r[2] if len(r) > 2 else 0} for r in rs]
+
+        reply = self._call(op="pipeline", host=host, port=port, reqs=wire(reqs), piece=piece, iov=iov,
+                           after_first=wire(after_first), after_all=wire(after_all))
         return reply["lport"], reply["results"]
 
     def close(self):

@@ -190,10 +190,11 @@ H2LOAD_REQUESTS = re.compile(r"^requests: (\d+) total, (\d+) started, (\d+) done
 H2LOAD_CODES = re.compile(r"^status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", re.M)
 
 
-def h2load(url, n, clients=1, streams=10):
-    """h2load -n n -c clients -m streams url; fails unless all n requests succeeded with 2xx."""
+def h2load(url, n, clients=1, streams=10, opts=()):
+    """h2load -n n -c clients -m streams url; fails unless all n requests succeeded with 2xx.
+    opts: more h2load options (--rps N: N requests a second per client)."""
     _require(H2LOAD, "nghttp2-client")
-    pid, out = _run([H2LOAD, "-n", n, "-c", clients, "-m", streams, url], f"h2load {url}")
+    pid, out = _run([H2LOAD, "-n", n, "-c", clients, "-m", streams, *opts, url], f"h2load {url}")
     req, codes = H2LOAD_REQUESTS.search(out), H2LOAD_CODES.search(out)
     assert req and codes, f"h2load printed no summary:\n{out}"
     assert int(req.group(4)) == n and int(codes.group(1)) == n, f"h2load: not all {n} requests OK:\n{out}"

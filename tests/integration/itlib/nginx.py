@@ -3,6 +3,8 @@
 Everything nginx writes (pid, error log, temp dirs) lives in a private prefix
 directory. The master runs in the foreground as our child; the single worker
 is the process that reads and writes client sockets, so tests trace its pid.
+POST /upload is answered 200 at once, whatever the body's size; nginx then
+reads the body and discards it.
 """
 import os
 import shutil
@@ -38,6 +40,7 @@ http {{
         root {prefix}/html;
         location = /status/503 {{ return 503; }}
         location = /status/201 {{ return 201 "created\\n"; }}
+        location = /upload {{ client_max_body_size 0; return 200 "ok\\n"; }}
     }}
 }}
 """

@@ -168,3 +168,12 @@ def check_rows(spans, expected, window, sequential=False, grpc=False):
         for (_, a), (_, b) in zip(ordered, ordered[1:]):
             assert a["timestamp"] + a["duration"] <= b["timestamp"] + ROUNDING_US, (
                 f"span ends after the next exchange on the same connection began:\n{a}\n{b}")
+
+
+def by_connection(spans):
+    """Spans grouped by connection (the client's port), connections in the order they began."""
+    conns = {}
+    for s in spans:
+        port = s["remoteEndpoint" if s["kind"] == "SERVER" else "localEndpoint"]["port"]
+        conns.setdefault(port, []).append(s)
+    return sorted(conns.values(), key=lambda spans: min(s["timestamp"] for s in spans))
