@@ -418,7 +418,7 @@ int main(int argc, char **argv)
 	struct raw_dump *raw = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t start_ns, last_sync_ns;
-	size_t heap, heap_peak = 0, memory_limit;
+	size_t heap, heap_peak = 0;
 	struct stats_mark mark = {};
 	char err[512];
 	int ret = 1, r;
@@ -426,7 +426,6 @@ int main(int argc, char **argv)
 	r = options_parse(argc, argv, &opts);
 	if (r)
 		return r > 0 ? 0 : 2;
-	memory_limit = (size_t)opts.memory_limit_mb << 20;
 	/* No BPF, no privilege: a file of spans shown as trees. */
 	if (opts.replay) {
 		struct view_style style = { view_term_width(STDOUT_FILENO),
@@ -447,6 +446,8 @@ int main(int argc, char **argv)
 	popts.meta = kube.meta;
 	popts.redis_statement = opts.redis_statement;
 	popts.ignore_sampling = opts.ignore_sampling;
+	popts.memory_limit = (size_t)opts.memory_limit_mb << 20;
+	popts.heap_now = heap_in_use;
 	if (pipeline_init(&pipe, &popts, &stats)) {
 		fprintf(stderr, "sockspan: out of memory\n");
 		goto cleanup;
@@ -526,13 +527,7 @@ int main(int argc, char **argv)
 		 * counted in this round, before the exporter can send them. */
 		now = clock_mono_now_ns();
 		pipeline_tick(&pipe, now);
-		/* Over budget: the connections holding the most go first, down
-		 * to 7/8 of it (not at once over again). */
 		heap = heap_in_use();
-		if (heap > memory_limit) {
-			conn_tracker_shed(pipe.tracker, heap - memory_limit / 8 * 7);
-			heap = heap_in_use();
-		}
 		if (heap > heap_peak)
 			heap_peak = heap;
 		if (out.f)

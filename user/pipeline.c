@@ -17,6 +17,8 @@ int pipeline_init(struct pipeline *p, const struct pipeline_opts *o, struct sock
 
 	memset(p, 0, sizeof(*p));
 	p->stats = stats;
+	p->memory_limit = o->memory_limit;
+	p->heap_now = o->heap_now;
 	p->span_opts.redis_statement = o->redis_statement;
 	span_builder_init(&p->builder, o->service_name, o->meta, &p->span_opts, stats);
 	p->tracer = tracer_new(&topts, stats, span_builder_traced, &p->builder);
@@ -38,15 +40,35 @@ static void raw_event(struct pipeline *p, const struct ss_event *ev, const uint8
 		p->raw(p->raw_ctx, ev, payload, conn_tracker_proto(p->tracker, ev->tgid, ev->sock_ino));
 }
 
+/* After every event, not once per poll round: a round drains up to a whole
+ * ring buffer, enough for the heap to pass the budget by tens of MiB. What
+ * shedding cannot give back (spans waiting for export...) must not make
+ * every event shed again: the next shed waits for the heap to grow by a
+ * sixteenth of the budget past what the last one left. */
+static void hold_budget(struct pipeline *p)
+{
+	size_t heap = p->heap_now();
+
+	if (heap <= p->memory_limit) {
+		p->heap_after_shed = 0;
+		return;
+	}
+	if (heap <= p->heap_after_shed + p->memory_limit / 16)
+		return;
+	conn_tracker_shed(p->tracker, heap - p->memory_limit / 8 * 7);
+	p->heap_after_shed = p->heap_now();
+}
+
 void pipeline_event(void *ctx, const struct ss_event *ev, const uint8_t *payload)
 {
 	struct pipeline *p = ctx;
 
-	if (p->raw) {
+	if (p->raw)
 		raw_event(p, ev, payload);
-		return;
-	}
-	conn_tracker_event(p->tracker, ev, payload);
+	else
+		conn_tracker_event(p->tracker, ev, payload);
+	if (p->heap_now)
+		hold_budget(p);
 }
 
 void pipeline_tick(struct pipeline *p, uint64_t now_ns)

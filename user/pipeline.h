@@ -34,6 +34,11 @@ struct pipeline_opts {
 	struct k8s_meta *meta;    /* who pods and peers are (NULL: nobody); outlives the pipeline */
 	bool redis_statement;     /* Redis spans get db.statement (arguments as '?') */
 	bool ignore_sampling;     /* requests marked not sampled get spans too */
+	/* The memory budget, checked after every event: over it, connections
+	 * are shed (conn_tracker_shed) down to 7/8 of it. heap_now: the heap in
+	 * use (NULL: no budget). */
+	size_t memory_limit;
+	size_t (*heap_now)(void);
 };
 
 /* --raw: every event, with what its connection is known to speak
@@ -50,6 +55,9 @@ struct pipeline {
 	struct tracer *tracer;
 	struct conn_tracker *tracker;
 	uint64_t last_expiry_ns;
+	size_t memory_limit;
+	size_t (*heap_now)(void);
+	size_t heap_after_shed; /* the heap the last shed left; 0: under budget since */
 	pipeline_raw_fn raw; /* NULL: no --raw */
 	void *raw_ctx;
 };

@@ -8,7 +8,7 @@ itlib/h2_raw.py); nghttpd is the only traced process.
 import threading
 
 from itlib.h2 import h2load, nghttp
-from itlib.h2_raw import DATA, H2Raw, frame, headers, request_block
+from itlib.h2_raw import DATA, H2Raw, frame, headers, indexed_literal, request_block, table_size_update
 from itlib.hostile import Budgeted
 from itlib.procs import STEP_TIMEOUT, log, now_us, wait_until
 from itlib.rows import by_connection, check_rows, describe, http_row
@@ -130,3 +130,46 @@ def test_header_fields_left_half_sent(sockspan, nghttpd):
     port = goods[0]["remoteEndpoint"]["port"]
     check_rows(goods, [http_row("SERVER", "GET", "/a.txt", 200, "nghttpd", srv.pid, (LO, srv.port), (LO, port))] * 20,
                (t0, t1))
+
+
+HPACK_CONNS = 60
+ENTRIES = 2000  # of 36 HPACK bytes: more than a 64 KiB table holds
+
+
+def hpack_flood_block(stream):
+    """Table size updates (down to nothing, up to 64 KiB), then a request whose
+    every other field is a new tiny entry for the table."""
+    fields = b"".join(indexed_literal(b"x%03x" % (i % 4096), b"") for i in range(ENTRIES))
+    return headers(stream, table_size_update(0) + table_size_update(65536) + request_block(b"/a.txt") + fields)
+
+
+def test_hpack_table_flood(sockspan, nghttpd):
+    """60 connections fill their 64 KiB HPACK tables (nghttpd allows that size)
+    with tiny entries, twice each, in requests never answered: ~350 kB of
+    nghttp2 state each in sockspan, 21 MB in all, over a 16 MiB budget. The
+    costliest connections are shed (counted), the heap comes back under the
+    budget, and good requests beside keep their spans."""
+    srv = nghttpd(extra=ROOMY + ["-c", "65536"])
+    with Budgeted(sockspan, "-p", srv.pid) as agent:
+        t0 = now_us()
+        runs, flood = 0, []
+        for i in range(HPACK_CONNS):
+            c = H2Raw(srv.port)
+            c.send(hpack_flood_block(1) + hpack_flood_block(3))
+            flood.append(c)
+            if i % 10 == 0:
+                runs += good_requests(srv)
+        wait_until(lambda: agent.counter("sockspan_connections_shed_total") > 0, STEP_TIMEOUT, "a connection shed")
+        wait_until(lambda: agent.counter("sockspan_heap_bytes") <= agent.limit, STEP_TIMEOUT, "the heap under budget")
+        runs += good_requests(srv)
+        ports = hostile_ports(flood)
+        for c in flood:
+            c.close()
+        wait_until(lambda: agent.counter("sockspan_connections") == 0, STEP_TIMEOUT, "nghttpd to close them")
+        t1 = now_us()
+        m = agent.scrape()
+        log(f"shed {m['sockspan_connections_shed_total']:.0f} of {HPACK_CONNS} flooding connections")
+        assert m["sockspan_parse_errors_total", H2] == 0
+    agent.check_peak()
+    assert not [s for s in agent.spans if s["remoteEndpoint"]["port"] in ports]
+    check_good(agent.spans, srv, runs, (t0, t1))

@@ -73,3 +73,12 @@ class H2Raw:
 
     def close(self):
         self.sock.close()
+
+
+def indexed_literal(name, value):
+    """Literal with incremental indexing, new name: the decoder's table keeps it."""
+    return b"\x40" + hpack_str(name) + hpack_str(value)
+
+
+def table_size_update(size):
+    return hpack_int(size, 5, 0x20)
