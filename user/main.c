@@ -151,17 +151,20 @@ static void kube_stop(struct kube *k)
 
 static void kube_counters(const struct kube *k, struct metrics_k8s *out)
 {
-	struct k8s_store_stats st;
-	struct k8s_client_counters c;
+	struct k8s_store_stats st = {};
+	struct k8s_client_counters c = {};
+	struct cgroup_path_stats cg;
 
-	if (!k->client)
-		return;
-	k8s_store_stats(k->store, &st);
-	k8s_client_counters(k->client, &c);
+	k8s_meta_cgroup_stats(k->meta, &cg);
+	if (k->client) {
+		k8s_store_stats(k->store, &st);
+		k8s_client_counters(k->client, &c);
+	}
 	*out = (struct metrics_k8s){
 		.pods = st.pods, .services = st.services, .watch_restarts = c.watch_restarts, .relists = c.relists,
 		.api_errors = c.api_errors, .rejected = c.objects_rejected, .store_full = st.dropped_full,
-		.line_too_long = c.lines_too_long,
+		.line_too_long = c.lines_too_long, .cgroup_walks = cg.walks, .cgroup_walk_ns = cg.walk_ns,
+		.cgroups_indexed = cg.indexed, .cgroups_unindexed = cg.unindexed,
 	};
 }
 
