@@ -151,17 +151,20 @@ static void kube_stop(struct kube *k)
 
 static void kube_counters(const struct kube *k, struct metrics_k8s *out)
 {
-	struct k8s_store_stats st;
-	struct k8s_client_counters c;
+	struct k8s_store_stats st = {};
+	struct k8s_client_counters c = {};
+	struct cgroup_path_stats cg;
 
-	if (!k->client)
-		return;
-	k8s_store_stats(k->store, &st);
-	k8s_client_counters(k->client, &c);
+	k8s_meta_cgroup_stats(k->meta, &cg);
+	if (k->client) {
+		k8s_store_stats(k->store, &st);
+		k8s_client_counters(k->client, &c);
+	}
 	*out = (struct metrics_k8s){
 		.pods = st.pods, .services = st.services, .watch_restarts = c.watch_restarts, .relists = c.relists,
 		.api_errors = c.api_errors, .rejected = c.objects_rejected, .store_full = st.dropped_full,
-		.line_too_long = c.lines_too_long,
+		.line_too_long = c.lines_too_long, .cgroup_walks = cg.walks, .cgroup_walk_ns = cg.walk_ns,
+		.cgroups_indexed = cg.indexed, .cgroups_unindexed = cg.unindexed,
 	};
 }
 
@@ -253,15 +256,16 @@ static int start_traced(struct traced_cgroups **out, const struct options *o, co
 	return *out ? 0 : -1;
 }
 
-/* Attached, sockspan needs CAP_DAC_READ_SEARCH alone (open_by_handle_at:
- * naming pods from their cgroup ids), and CAP_BPF where the kernel asks it
- * for the maps already open (before 6.5, unprivileged BPF disabled): every
- * map use then fails without it. Loading, attaching, mounting tracefs and
- * binding the metrics port are done; files are opened as root's uid. Call
- * while main is the only thread. Returns 0, or -1 (said). */
+/* Attached, sockspan needs no capability: cgroups are named by walking the
+ * world-readable cgroup v2 tree (meta/cgroup_path.h). Only where the kernel
+ * asks CAP_BPF for the maps already open (before 6.5, unprivileged BPF
+ * disabled) does it keep that: every map use then fails without it.
+ * Loading, attaching, mounting tracefs and binding the metrics port are
+ * done; files are opened as root's uid. Call while main is the only thread.
+ * Returns 0, or -1 (said). */
 static int drop_privileges(const struct capture *cap)
 {
-	uint64_t keep = PRIV_BIT(CAP_DAC_READ_SEARCH), kept, bounding;
+	uint64_t keep = 0, kept, bounding;
 	char err[256], names[512];
 
 	if (privilege_lower(keep) || !capture_maps_usable(cap)) {
@@ -281,9 +285,6 @@ static int drop_privileges(const struct capture *cap)
 		fprintf(stderr, "sockspan: without CAP_SETPCAP the bounding set keeps %s (out of reach: no_new_privs)\n",
 			names);
 	}
-	if (!(kept & PRIV_BIT(CAP_DAC_READ_SEARCH)))
-		fprintf(stderr, "sockspan: missing CAP_DAC_READ_SEARCH: pods are not named from their cgroups "
-				"(open_by_handle_at); spans keep process names\n");
 	return 0;
 }
 

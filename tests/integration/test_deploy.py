@@ -2,8 +2,9 @@
 the fields least privilege rests on), and sockspan runs with exactly the
 capabilities the DaemonSet lists (setpriv: root's uid, every other capability
 out of the bounding set, tracefs already mounted as the hostPath gives it):
-it traces a pod's server and names the pod from its cgroup. The image itself
-is not built here (no registry to pull debian from)."""
+it traces a pod's server and, holding no capability any more, names the pod
+from its cgroup among thousands. The image itself is not built here (no
+registry to pull debian from)."""
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,7 +12,9 @@ from pathlib import Path
 import yaml
 
 from itlib.apps import SERVER_COMM
-from itlib.privilege import CappedSockspan
+from itlib.collector import scrape
+from itlib.privilege import CappedSockspan, assert_every_thread_holds
+from itlib.procs import STEP_TIMEOUT, free_port, log, wait_until
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "kubernetes"
 
@@ -56,7 +59,7 @@ def test_least_privilege_and_wiring():
     assert sc["privileged"] is False and sc["allowPrivilegeEscalation"] is False
     assert sc["readOnlyRootFilesystem"] is True and sc["runAsUser"] == 0
     assert sc["capabilities"]["drop"] == ["ALL"]
-    assert sorted(capabilities()) == ["BPF", "DAC_READ_SEARCH", "PERFMON", "SETPCAP", "SYS_RESOURCE"]
+    assert sorted(capabilities()) == ["BPF", "PERFMON", "SETPCAP", "SYS_RESOURCE"]
     assert {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}} in c["env"]
     assert pod["tolerations"] == [{"operator": "Exists"}]
     assert ds["spec"]["updateStrategy"]["type"] == "RollingUpdate"
@@ -102,13 +105,16 @@ def test_rbac_reads_pods_and_services_only():
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "sockspan", "namespace": "tracing"}]
 
 
-def traced_pod_span(kube, server, driver, tmp_path, caps):
+def traced_pod_span(kube, server, driver, tmp_path, caps, args=(), running=lambda ss: None):
+    """The span of a request to a server in a pod, sockspan tracing the pods' root;
+    running(ss) is called before sockspan stops."""
     srv, d = server("127.0.0.2"), driver()
     web = kube.pod("shop", "checkout", "Deployment", ip="127.0.0.2")
     web.enter(srv.pid)
-    with CappedSockspan(caps, ["--cgroup", kube.root], tmp_path) as ss:
+    with CappedSockspan(caps, ["--cgroup", kube.root, *args], tmp_path) as ss:
         d.connect("127.0.0.2", srv.port)
         d.requests([("GET", "/status/200")])
+        running(ss)
     [s] = ss.spans
     return s, web
 
@@ -119,7 +125,29 @@ def test_runs_with_exactly_the_manifest_capabilities(kube, server, driver, tmp_p
     assert s["tags"]["k8s.pod.uid"] == web.uid, "the pod is named from its cgroup"
 
 
-def test_dac_read_search_is_what_names_pods(kube, server, driver, tmp_path):
-    """Without DAC_READ_SEARCH, open_by_handle_at fails: spans still come, nameless."""
-    s, _ = traced_pod_span(kube, server, driver, tmp_path, [c for c in capabilities() if c != "DAC_READ_SEARCH"])
-    assert "k8s.pod.uid" not in s["tags"]
+OTHER_CGROUPS = 3000
+
+
+def test_pods_are_named_with_no_capability_left(kube, server, driver, tmp_path):
+    """Once attached, every thread holds no capability (the manifest's are all dropped),
+    and the pod is still named from its cgroup, among 3000 others: its id was found by
+    one walk of the cgroup v2 tree, which left none out. The walk's time is logged."""
+    kube.other_cgroups(OTHER_CGROUPS)
+    mport, seen = free_port(), {}
+
+    def running(ss):
+        assert_every_thread_holds(ss.proc.pid, 0, 0)
+        wait_until(lambda: scrape(mport)["sockspan_cgroup_walks_seconds_count"] == 1, STEP_TIMEOUT,
+                   "the span's cgroup to be named")
+        seen["m"] = scrape(mport)
+
+    s, web = traced_pod_span(kube, server, driver, tmp_path, capabilities(),
+                             ["--metrics", f"127.0.0.1:{mport}"], running)
+    assert (s["tags"]["k8s.pod.uid"], s["tags"]["container.id"]) == (web.uid, web.cid)
+    m = seen["m"]
+    # At least the mount's root, the test's root, "others" and its children, kubepods,
+    # burstable, the pod and its container; the machine's other cgroups too.
+    assert m["sockspan_cgroups_indexed"] >= OTHER_CGROUPS + 7
+    assert (m["sockspan_cgroups_unindexed"], m["sockspan_cgroup_walks_seconds_count"]) == (0, 1)
+    log(f"one walk of {m['sockspan_cgroups_indexed']:.0f} cgroups: "
+        f"{m['sockspan_cgroup_walks_seconds_sum'] * 1000:.2f} ms")

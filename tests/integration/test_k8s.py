@@ -119,6 +119,32 @@ def test_renamed_on_modified_and_back_to_the_process_name_on_deleted(kube, socks
     assert "k8s.pod.name" not in served_by(ss.spans, srv)[-1]["tags"], "a deleted pod's tags stay behind"
 
 
+def test_a_pod_made_after_the_last_walk_is_named_by_the_next(kube, sockspan, server, driver):
+    """Cgroups are named from an index a walk of the cgroup tree builds (at the first
+    span). A pod whose cgroup is made right after it is missing there: its spans keep the
+    process name until a walk finds it, at most a second after the last one, and are named
+    from then on. Two walks in all, however many spans missed the index. (Whole-node mode
+    would name other processes' cgroups too: --pid keeps the count to these two servers'.)"""
+    srv, d, web = checkout_pod(kube, server, driver)
+    late_srv, late_d = server("127.0.0.3"), driver()
+    mport = free_port()
+    args = ["--kubeconfig", kube.kubeconfig, "--node-name", NODE, "-p", srv.pid, "-p", late_srv.pid,
+            "--metrics", f"127.0.0.1:{mport}"]
+    with sockspan(*args) as ss:
+        first_requests(ss, d, srv)
+        wait_until(lambda: names(served_by(spans_so_far(ss), srv)) == ["shop.checkout"], STEP_TIMEOUT,
+                   "the first pod's span, named: the index is built")
+        late = kube.pod("shop", "cart", "Deployment", ip="127.0.0.3")
+        kube.api.set("pods", late.obj)
+        late.enter(late_srv.pid)
+        late_d.connect("127.0.0.3", late_srv.port)
+        request_until_named(ss, late_d, late_srv, "shop.cart")
+        walks = scrape(mport)["sockspan_cgroup_walks_seconds_count"]
+    got = names(served_by(ss.spans, late_srv))
+    assert got == [SERVER_COMM] * got.index("shop.cart") + ["shop.cart"] * (len(got) - got.index("shop.cart")), got
+    assert walks == 2
+
+
 def test_a_410_lists_again(kube, sockspan, server, driver):
     """The API forgets its history (410 Gone): sockspan lists again, and sees a change
     made meanwhile that no watch event told."""

@@ -1,6 +1,6 @@
 """Capabilities: once attached, sockspan and every one of its threads (exporter, metrics
-server, Kubernetes watchers) hold CAP_DAC_READ_SEARCH alone in their effective, permitted
-and bounding sets, none inheritable or ambient, with no_new_privs; spans keep coming
+server, Kubernetes watchers) hold no capability in their effective, permitted and bounding
+sets, none inheritable or ambient, with no_new_privs; spans keep coming
 (--pid, and a process started after the drop in whole-node mode), /metrics reads the
 kernel's maps, the exporter posts, and under the DaemonSet's set a pod made after the
 drop is traced and named from its cgroup. When it cannot start, it names the capability
@@ -11,22 +11,15 @@ import pytest
 from itlib.apps import CLIENT_COMM, SERVER_COMM
 from itlib.collector import collector, scrape  # noqa: F401 (fixture)
 from itlib.kube import NODE
-from itlib.privilege import CAP, CappedSockspan, bounding_set, capped, mask, thread_caps
+from itlib.privilege import CAP, CappedSockspan, assert_every_thread_holds, bounding_set, capped, mask
 from itlib.procs import STEP_TIMEOUT, free_port, now_us, wait_until
 from itlib.sockspan import run_cli
 from itlib.spans import check, client_row, for_port, of_kind, server_row
 from test_deploy import capabilities
 
 LO = "127.0.0.1"
-KEPT = mask(["DAC_READ_SEARCH"])
-DROPPED = "sockspan: capabilities after attach: CAP_DAC_READ_SEARCH; no_new_privs set"
-
-
-def assert_every_thread_holds(pid, kept, bounding):
-    threads = thread_caps(pid)
-    assert {(c.eff, c.prm, c.bnd, c.inh, c.amb, c.no_new_privs) for c in threads.values()} == {
-        (kept, kept, bounding, 0, 0, 1)}, threads
-    return threads
+KEPT = 0
+DROPPED = "sockspan: capabilities after attach: none; no_new_privs set"
 
 
 def exchange(d, srv, path="/status/200"):
@@ -35,9 +28,9 @@ def exchange(d, srv, path="/status/200"):
     return lport
 
 
-def test_as_root_every_thread_keeps_dac_read_search_alone(sockspan, py_server, driver, collector):
+def test_as_root_every_thread_keeps_no_capability(sockspan, py_server, driver, collector):
     """Run as root (every capability): main, the exporter and libmicrohttpd's thread keep
-    only CAP_DAC_READ_SEARCH; a request made after the drop is traced by --pid, exported,
+    none; a request made after the drop is traced by --pid, exported,
     and /metrics still reads the kernel's counters."""
     c, d, mport = collector(), driver(), free_port()
     with sockspan("-p", py_server.pid, "--metrics", f"{LO}:{mport}", "--zipkin", c.url,
@@ -76,8 +69,8 @@ def test_whole_node_traces_a_process_started_after_the_drop(sockspan, server, dr
 def test_daemonset_set_a_pod_made_after_the_drop_is_traced_and_named(kube, server, driver, tmp_path):
     """With exactly the DaemonSet's capabilities and a read-only root: after the drop,
     a pod whose cgroups appear later reaches the kernel's filter (a map update through an
-    open fd), is named from its cgroup (open_by_handle_at, CAP_DAC_READ_SEARCH) and from
-    the API (the watcher threads, started after the drop)."""
+    open fd), is named from its cgroup (found by walking the cgroup tree, no capability) and
+    from the API (the watcher threads, started after the drop)."""
     mport = free_port()
     with CappedSockspan(capabilities(), [*kube.args(), "--metrics", f"{LO}:{mport}"], tmp_path) as ss:
         assert_every_thread_holds(ss.proc.pid, KEPT, KEPT)
@@ -97,8 +90,7 @@ def test_daemonset_set_a_pod_made_after_the_drop_is_traced_and_named(kube, serve
 
 def test_without_setpcap_the_bounding_set_stays_out_of_reach(kube, server, driver, tmp_path):
     """Dropping from the bounding set takes CAP_SETPCAP: without it the bounding set stays
-    as given (said on stderr), while effective and permitted still hold DAC_READ_SEARCH alone
-    and no_new_privs keeps the rest out of reach."""
+    as given (said on stderr), while effective and permitted are empty and no_new_privs keeps the rest out of reach."""
     caps = [c for c in capabilities() if c != "SETPCAP"]
     given = mask(caps) & bounding_set()
     with CappedSockspan(caps, ["--cgroup", kube.root], tmp_path) as ss:
@@ -112,7 +104,7 @@ def test_without_setpcap_the_bounding_set_stays_out_of_reach(kube, server, drive
 @pytest.mark.parametrize("caps,says", [
     (["BPF"], "missing CAP_PERFMON (have CAP_BPF)"),
     (["PERFMON"], "missing CAP_BPF (have CAP_PERFMON)"),
-    (["DAC_READ_SEARCH"], "missing CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)"),
+    (["SYS_RESOURCE"], "missing CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)"),
 ], ids=["bpf-only", "perfmon-only", "neither"])
 def test_a_missing_capability_is_named(caps, says):
     rc, out, err = run_cli("--duration", "1", wrap=capped(caps))

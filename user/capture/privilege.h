@@ -1,6 +1,6 @@
 /* Capabilities: which ones sockspan needs to start (saying which is
- * missing), and giving up all but the few it still uses once the capture is
- * attached. Capabilities belong to each thread: privilege_drop runs while
+ * missing), and giving them up once the capture is attached (all of them,
+ * but what an old kernel still asks for the maps already open). Capabilities belong to each thread: privilege_drop runs while
  * main is the only thread, so the threads started after it inherit the
  * reduced sets. */
 #ifndef SOCKSPAN_PRIVILEGE_H

@@ -260,6 +260,15 @@ static void render_k8s(struct text *t, const struct metrics_k8s *k)
 	       k->pods_selected);
 	metric(t, "sockspan_k8s_pods_traced", "gauge", "Selected pods whose cgroups are in the kernel's filter.",
 	       k->pods_traced);
+	family(t, "sockspan_cgroup_walks_seconds", "summary",
+	       "Walks of the cgroup v2 tree to name cgroups (once, then on an unknown cgroup, at most once a second).");
+	put(t, "sockspan_cgroup_walks_seconds_sum %.6f\n", (double)k->cgroup_walk_ns / 1e9);
+	put(t, "sockspan_cgroup_walks_seconds_count %llu\n", (unsigned long long)k->cgroup_walks);
+	metric(t, "sockspan_cgroups_indexed", "gauge", "Cgroups the last walk found and can name.",
+	       k->cgroups_indexed);
+	metric(t, "sockspan_cgroups_unindexed", "gauge",
+	       "Cgroups the last walk left out (more than 16384, or a path longer than PATH_MAX): not named.",
+	       k->cgroups_unindexed);
 }
 
 static void render_trace(struct text *t, const struct sockspan_stats *s)

@@ -23,6 +23,8 @@ struct metrics_k8s {
 	uint64_t api_errors;              /* failed requests */
 	uint64_t rejected, store_full, line_too_long; /* objects dropped, by reason */
 	uint64_t pods_selected, pods_traced; /* by --namespace...; of them, with cgroups found */
+	uint64_t cgroup_walks, cgroup_walk_ns; /* walks naming cgroups, their time summed */
+	uint64_t cgroups_indexed, cgroups_unindexed; /* by the last one; left out (index full) */
 };
 
 /* What the capture thread publishes. */

@@ -34,31 +34,42 @@ int cgroup_open_subdir(int parent, const char *name)
 	return openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
-struct tree_walk {
-	struct cgroup_ids *w;
-	int depth; /* of the directories visited, below the selected one */
+struct walk {
+	cgroup_walk_fn fn;
+	void *ctx;
+	int depth, max_depth; /* of the directories visited, below dfd */
 };
 
 static void visit(int parent, const char *name, void *ctx)
 {
-	struct tree_walk *t = ctx;
-	int sub = cgroup_open_subdir(parent, name);
+	struct walk *w = ctx;
 	struct stat st;
+	int sub;
 
+	/* A directory's links are its subdirectories' plus 2 (cgroupfs, tmpfs,
+	 * ext4; 1 where a filesystem does not count them): a leaf, most cgroups,
+	 * is neither opened nor read (its entries are its cgroup's files). */
+	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode) ||
+	    !w->fn(name, st.st_ino, w->depth, w->ctx) || w->depth >= w->max_depth || st.st_nlink == 2)
+		return;
+	sub = cgroup_open_subdir(parent, name);
 	if (sub < 0)
 		return;
-	if (fstat(sub, &st) != 0) {
-		close(sub);
-		return;
-	}
-	add(t->w, st.st_ino);
-	if (t->depth >= CGROUP_TREE_MAX_DEPTH) {
-		close(sub);
-		return;
-	}
-	t->depth++;
-	cgroup_each_subdir(sub, visit, t);
-	t->depth--;
+	w->depth++;
+	cgroup_each_subdir(sub, visit, w);
+	w->depth--;
+}
+
+void cgroup_walk(int dfd, int max_depth, cgroup_walk_fn fn, void *ctx)
+{
+	cgroup_each_subdir(dfd, visit, &(struct walk){ fn, ctx, 1, max_depth });
+}
+
+static bool add_walked(const char *name, uint64_t id, int depth, void *ctx)
+{
+	(void)name, (void)depth;
+	add(ctx, id);
+	return true;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -77,7 +88,7 @@ void cgroup_ids_add_tree(struct cgroup_ids *w, int dfd)
 		return;
 	}
 	add(w, st.st_ino);
-	cgroup_each_subdir(dfd, visit, &(struct tree_walk){ w, 1 });
+	cgroup_walk(dfd, CGROUP_TREE_MAX_DEPTH, add_walked, w);
 }
 
 size_t cgroup_ids_finish(struct cgroup_ids *w)

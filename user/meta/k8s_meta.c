@@ -10,6 +10,7 @@
 struct entry {
 	uint64_t cgroup_id; /* 0: empty (no cgroup has id 0) */
 	uint64_t gen;       /* the store's generation the answer is of */
+	bool found;         /* the cgroup's path was: else asked again (a cgroup newer than the index) */
 	bool in_pod;
 	struct k8s_ident ident;
 };
@@ -74,6 +75,7 @@ static void resolve(struct k8s_meta *m, struct entry *e, uint64_t cgroup_id)
 
 	memset(&e->ident, 0, sizeof(e->ident));
 	e->cgroup_id = cgroup_id;
+	e->found = n > 0;
 	e->in_pod = n > 0 && k8s_cgroup_parse(path, (size_t)n, &g);
 	if (!e->in_pod)
 		return;
@@ -95,7 +97,7 @@ const struct k8s_ident *k8s_meta_local(struct k8s_meta *m, uint64_t cgroup_id)
 
 	if (cgroup_id == 0)
 		return NULL;
-	if (e->cgroup_id != cgroup_id) {
+	if (e->cgroup_id != cgroup_id || !e->found) {
 		resolve(m, e, cgroup_id);
 		if (e->in_pod)
 			name_from_store(m, e);
@@ -123,4 +125,9 @@ bool k8s_meta_remote(struct k8s_meta *m, uint8_t family, const uint8_t addr[16],
 	default:
 		return false;
 	}
+}
+
+void k8s_meta_cgroup_stats(const struct k8s_meta *m, struct cgroup_path_stats *out)
+{
+	*out = m->cp.stats;
 }

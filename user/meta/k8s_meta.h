@@ -2,8 +2,10 @@
  * cgroup id -> cgroup path -> pod uid and container id (k8s_cgroup.h) ->
  * the pod in the store -> a service name and k8s.* tags; and which pod or
  * Service a peer address is. Used by the capture thread only; answers per
- * cgroup are cached (bounded) until the store changes. A process in no
- * known pod gets no name from here: the span keeps its process name. */
+ * cgroup are cached (bounded) until the store changes; a cgroup whose path
+ * is not found yet is asked again (cgroup_path.h walks at most once a
+ * second). A process in no known pod gets no name from here: the span keeps
+ * its process name. */
 #ifndef SOCKSPAN_K8S_META_H
 #define SOCKSPAN_K8S_META_H
 
@@ -11,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "meta/cgroup_path.h"
 #include "meta/k8s_name.h"
 #include "meta/k8s_store.h"
 
@@ -40,6 +43,10 @@ void k8s_meta_free(struct k8s_meta *m);
 /* The pod of the process in cgroup id, or NULL when the cgroup is no pod's.
  * Valid until the next call. */
 const struct k8s_ident *k8s_meta_local(struct k8s_meta *m, uint64_t cgroup_id);
+
+/* What finding cgroups' paths cost: walks of the cgroup v2 tree, and the
+ * cgroups they left out. */
+void k8s_meta_cgroup_stats(const struct k8s_meta *m, struct cgroup_path_stats *out);
 
 /* The service name of a peer: the pod with that address, named as a local
  * one would be (without a container), or "<namespace>.<name>" of the

@@ -7,6 +7,7 @@ server (apps/fake_kube.py), and the kubeconfig that points sockspan at it.
     p = env.pod("shop", "checkout", "Deployment", ip="127.0.0.2", container="app")
     p.enter(server.pid)        # the process is now in the pod's container cgroup
     env.api.set("pods", p.obj) # and the API knows the pod
+    env.other_cgroups(3000)    # empty cgroups beside the pods, as on a busy node
     env.close()                # processes moved back, cgroups removed, server stopped
 """
 import os
@@ -116,6 +117,7 @@ class KubeEnv:
         self.root = self.cg_root / f"sockspan-it-k8s-{os.getpid()}-{random.randrange(1 << 30)}"
         self.root.mkdir()
         self.pods = []
+        self.others = []
         self.api = FakeKube(tmp_path)
         self.kubeconfig = Path(tmp_path) / "kubeconfig"
         self.kubeconfig.write_text(
@@ -131,6 +133,15 @@ class KubeEnv:
         self.pods.append(p)
         return p
 
+    def other_cgroups(self, n):
+        """n empty cgroups in a directory of the root's own (no pod's)."""
+        d = self.root / "others"
+        d.mkdir()
+        self.others.append(d)
+        for i in range(n):
+            (d / f"c{i}").mkdir()
+            self.others.append(d / f"c{i}")
+
     def args(self):
         """sockspan's options: this API server, this node, only the processes in these pods."""
         return ["--kubeconfig", self.kubeconfig, "--node-name", NODE, "--cgroup", self.root]
@@ -139,6 +150,8 @@ class KubeEnv:
         try:
             for p in reversed(self.pods):
                 p.close()
+            for d in reversed(self.others):
+                d.rmdir()
             self.root.rmdir()
         finally:
             self.api.close()

@@ -3,6 +3,7 @@
     with CappedSockspan(["BPF", "PERFMON"], args, tmp_path) as ss: ...  # root's uid, these only
     run_cli(*args, wrap=capped(["BPF"]))    # a one-shot run with these only
     thread_caps(pid) -> {tid: Caps}        # every thread's sets, from /proc/PID/task/TID/status
+    assert_every_thread_holds(pid, kept, bounding)  # and exactly these, no_new_privs
 """
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,15 @@ def thread_caps(pid):
         out[int(task.name)] = Caps((task / "comm").read_text().strip(), st["CapEff"], st["CapPrm"], st["CapBnd"],
                                    st["CapInh"], st["CapAmb"], int(st["NoNewPrivs"]))
     return out
+
+
+def assert_every_thread_holds(pid, kept, bounding):
+    """Every thread of pid: kept effective and permitted, bounding, nothing inheritable or
+    ambient, no_new_privs. Returns thread_caps(pid)."""
+    threads = thread_caps(pid)
+    assert {(c.eff, c.prm, c.bnd, c.inh, c.amb, c.no_new_privs) for c in threads.values()} == {
+        (kept, kept, bounding, 0, 0, 1)}, threads
+    return threads
 
 
 # In a mount namespace of its own: the root filesystem and tracefs read only
