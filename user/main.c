@@ -24,6 +24,7 @@
 #include "heap.h"
 #include "options.h"
 #include "pipeline.h"
+#include "report.h"
 #include "stats.h"
 #include "view/raw_dump.h"
 #include "view/view_out.h"
@@ -189,54 +190,6 @@ static void publish(struct metrics_server *m, const struct capture *cap, const s
 	metrics_server_publish(m, &snap);
 }
 
-static void report_export(struct zipkin_exporter *e)
-{
-	struct zipkin_exporter_stats st;
-
-	zipkin_exporter_stats(e, &st);
-	fprintf(stderr,
-		"sockspan: export: %llu spans sent in %llu batches; dropped: %llu queue full, "
-		"%llu retries exhausted, %llu rejected, %llu at shutdown, %llu unencodable\n",
-		(unsigned long long)st.spans_sent, (unsigned long long)st.batches_sent,
-		(unsigned long long)st.queue.dropped_full, (unsigned long long)st.dropped_retries,
-		(unsigned long long)st.dropped_rejected, (unsigned long long)st.dropped_shutdown,
-		(unsigned long long)st.dropped_encoding);
-}
-
-static void report(const struct capture *cap, const struct conn_tracker *tracker,
-		   const struct sockspan_stats *stats)
-{
-	uint64_t k[SS_CNT__MAX], invalid = 0;
-
-	for (int i = 0; i < TC_INVALID__COUNT; i++)
-		invalid += stats->trace_context_invalid[i];
-	capture_counters(cap, k);
-	fprintf(stderr,
-		"sockspan: %llu spans; events: %llu captured, %llu lost (ring buffer full), %llu malformed; "
-		"%llu payload bytes truncated; connections: %llu seen, %zu open, %llu evicted, %llu shed; "
-		"streams: %llu bytes missing, %llu resyncs, %llu unknown protocol; "
-		"http1: %llu parse errors, %llu unmatched, %llu untracked; "
-		"h2: %llu frame errors, %llu hpack errors, %llu streams unspanned, %llu streams untracked; "
-		"redis: %llu parse errors, %llu unmatched, %llu untracked, %llu pushes; "
-		"traces: %llu joined, %llu unattributed, %llu not sampled, %llu untracked, "
-		"%llu invalid trace headers\n",
-		(unsigned long long)stats->spans, (unsigned long long)k[SS_CNT_EVENTS],
-		(unsigned long long)k[SS_CNT_RINGBUF_LOST], (unsigned long long)capture_malformed(cap),
-		(unsigned long long)k[SS_CNT_TRUNCATED_BYTES], (unsigned long long)stats->conns_opened,
-		conn_tracker_count(tracker), (unsigned long long)stats->conns_evicted,
-		(unsigned long long)stats->conns_shed, (unsigned long long)stats->stream_gaps,
-		(unsigned long long)stats->stream_resyncs, (unsigned long long)stats->proto_unknown,
-		(unsigned long long)stats->http1_parse_errors, (unsigned long long)stats->http1_unmatched,
-		(unsigned long long)stats->http1_pending_overflow, (unsigned long long)stats->h2_frame_errors,
-		(unsigned long long)stats->h2_hpack_errors, (unsigned long long)stats->h2_streams_unspanned,
-		(unsigned long long)stats->h2_streams_overflow, (unsigned long long)stats->redis_parse_errors,
-		(unsigned long long)stats->redis_unmatched, (unsigned long long)stats->redis_pending_overflow,
-		(unsigned long long)stats->redis_pushes,
-		(unsigned long long)stats->trace_joins, (unsigned long long)stats->spans_unattributed,
-		(unsigned long long)stats->spans_not_sampled, (unsigned long long)stats->exchanges_untracked,
-		(unsigned long long)invalid);
-}
-
 /* The cgroups to trace, when --cgroup or pod selection restricts capture;
  * *out stays NULL otherwise. Returns 0, or -1 (said). */
 static int start_traced(struct traced_cgroups **out, const struct options *o, const struct kube *k)
@@ -317,35 +270,6 @@ static void say_ready(const struct options *o, enum capture_hooks h)
 		fprintf(stderr, "sockspan: ready: tracing every process on this node (%s)\n", hooks);
 }
 
-/* What --stats compares with: the counters at the last line. */
-struct stats_mark {
-	uint64_t ns, events, spans;
-};
-
-/* --stats: one line of rates since the last one and drops so far. */
-static void stats_line(struct stats_mark *m, uint64_t now_ns, const struct capture *cap,
-		       const struct sockspan_stats *stats, const struct view_out *view, struct zipkin_exporter *e)
-{
-	uint64_t k[SS_CNT__MAX];
-	double secs = (now_ns - m->ns) / 1e9;
-	struct zipkin_exporter_stats es = {};
-
-	capture_counters(cap, k);
-	if (e)
-		zipkin_exporter_stats(e, &es);
-	fprintf(stderr,
-		"sockspan: stats: %.0f events/s, %.0f spans/s, %zu traces open; dropped so far: %llu events "
-		"(ring buffer full), %llu connections evicted, %llu exchanges untracked, %llu view spans; "
-		"export: %llu queued, %llu dropped\n",
-		(k[SS_CNT_EVENTS] - m->events) / secs, (stats->spans - m->spans) / secs,
-		view->store ? view_store_open_traces(view->store) : 0, (unsigned long long)k[SS_CNT_RINGBUF_LOST],
-		(unsigned long long)stats->conns_evicted, (unsigned long long)stats->exchanges_untracked,
-		view->store ? (unsigned long long)view_store_stats(view->store)->spans_dropped : 0ull,
-		(unsigned long long)es.queue.spans,
-		(unsigned long long)(es.queue.dropped_full + es.dropped_retries + es.dropped_rejected));
-	*m = (struct stats_mark){ now_ns, k[SS_CNT_EVENTS], stats->spans };
-}
-
 /* What stdout shows (view_term.h): the tree on a terminal, lines elsewhere,
  * nothing when the spans go to a file or a collector, unless asked; no
  * spans under --raw's chunks. */
@@ -420,7 +344,7 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t start_ns, last_sync_ns;
 	size_t heap, heap_peak = 0;
-	struct stats_mark mark = {};
+	struct report_mark mark = {};
 	char err[512];
 	int ret = 1, r;
 
@@ -545,7 +469,7 @@ int main(int argc, char **argv)
 		if (metrics)
 			publish(metrics, cap, pipe.tracker, &stats, &kube, traced, heap);
 		if (opts.stats_s > 0 && now - mark.ns >= (uint64_t)(opts.stats_s * 1e9))
-			stats_line(&mark, now, cap, &stats, &view, exporter);
+			report_stats_line(&mark, now, cap, &stats, &view, exporter);
 		if (opts.duration_s > 0 && now - start_ns >= (uint64_t)(opts.duration_s * 1e9))
 			break;
 		/* Each second: the clock. */
@@ -574,7 +498,7 @@ int main(int argc, char **argv)
 	}
 	if (exporter)
 		zipkin_exporter_stop(exporter, (uint64_t)(opts.flush_timeout_s * 1e9));
-	report(cap, pipe.tracker, &stats);
+	report_exit(cap, pipe.tracker, &stats);
 	if (exporter)
 		report_export(exporter);
 	if (view.store)
