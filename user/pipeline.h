@@ -25,8 +25,9 @@
 /* A connection with no traffic for this long is forgotten (its role stays in
  * the kernel's map, so it is picked up again if it wakes). */
 #define PIPELINE_CONN_IDLE_NS (300ull * 1000000000)
-/* A connection quiet for this long gives back its empty stream buffers
- * (8 KiB of its ~13): reallocating them when it wakes costs far less. */
+/* A connection quiet for this long gives back its protocol's empty storage
+ * (request queues) and fits the bytes it keeps to their buffer:
+ * reallocating them when it wakes costs far less. */
 #define PIPELINE_TRIM_IDLE_NS (1ull * 1000000000)
 
 struct pipeline_opts {

@@ -18,7 +18,7 @@ struct sockspan_stats {
 	uint64_t conns_expired;       /* freed after being idle */
 	uint64_t stream_gaps;         /* bytes of lost events (truncation is counted in the kernel) */
 	uint64_t stream_resyncs;      /* parsers that lost their place and looked for the next message */
-	uint64_t stream_overflows;    /* buffered bytes over STREAM_MAX_BUFFERED, dropped */
+	uint64_t stream_overflows;    /* buffered bytes over STREAM_MAX_BUFFERED (or no memory for them), dropped */
 	uint64_t proto_unknown;       /* connections whose bytes matched no protocol */
 	uint64_t http1_parse_errors;  /* malformed HTTP/1 heads or bodies */
 	uint64_t http1_unmatched;     /* responses with no request to answer, or requests never answered */

@@ -1568,6 +1568,45 @@ Test(h2_limits, open_streams_bounded)
 	t_close(&h);
 }
 
+/* One request answered on a fresh connection; returns the bytes it holds
+ * (the memory budget's count), after an idle trim when asked. */
+static size_t one_exchange_footprint(bool idle)
+{
+	struct h2t h;
+	size_t bytes;
+
+	t_open(&h, SS_ROLE_SERVER);
+	t_start(&h);
+	t_get(&h, 1, "/a", 0);
+	t_send(&h, C);
+	t_status(&h, 1, "200", H2_FLAG_END_STREAM);
+	t_send(&h, S);
+	if (idle) {
+		conn_tracker_trim(h.t, eb_clock_ns + 2000000000ull, 1000000000ull);
+		/* and it goes on after */
+		t_get(&h, 3, "/b", 0);
+		t_send(&h, C);
+		t_status(&h, 3, "200", H2_FLAG_END_STREAM);
+		t_send(&h, S);
+		conn_tracker_trim(h.t, eb_clock_ns + 2000000000ull, 1000000000ull);
+	}
+	bytes = conn_tracker_shed(h.t, 1);
+	t_close(&h);
+	return bytes;
+}
+
+/* An idle connection gives back its header blocks (3.3 KiB a direction) and
+ * its streams' storage; its HPACK tables stay, as they must. */
+Test(h2_limits, idle_connection_gives_back_blocks_and_streams)
+{
+	size_t busy = one_exchange_footprint(false), idle = one_exchange_footprint(true);
+
+	cr_expect_geq(busy, idle + 2 * sizeof(struct h2_block), "busy %zu, idle %zu", busy, idle);
+	cr_expect_eq(nspans, 3);
+	expect_span(2, SERVER, "get /b", HTTP_TAGS("GET", "/b", "200"));
+	check_h2_clean();
+}
+
 /* ---- h2c upgrade ---- */
 
 /* Client side, each message in its own syscall, a POST with a body. */

@@ -1,7 +1,8 @@
 /*
  * The memory budget's tool (conn_tracker_shed): the costliest connections of
  * the process holding the most memory go first, their exchanges dropped, not
- * leaked; the others are left as they were.
+ * leaked; the others are left as they were; an idle connection holds its
+ * structs and nothing else.
  */
 #include <criterion/criterion.h>
 
@@ -99,5 +100,29 @@ Test(shed, a_half_sent_http2_header_field_counts_what_nghttp2_holds)
 	cr_expect_eq(conn_tracker_count(t), 1);
 	eb_str(&h1, SS_DIR_INGRESS, "\r\n\r\n");
 	cr_expect_eq(stats.http1_parse_errors, 0, "the HTTP/1 connection was kept");
+	conn_tracker_free(t);
+}
+
+/* What an idle keep-alive connection costs: after its exchange it still holds
+ * the request queue and the room for an answer; idle, only its two structs
+ * (472 bytes on x86-64: struct conn and the HTTP/1 state), no stream buffer. */
+Test(shed, an_idle_http1_connection_holds_only_its_structs)
+{
+	struct conn_tracker *t = eb_tracker(16);
+	struct eb_conn busy = eb_open(t, 1, 3, 100, SS_ROLE_SERVER);
+	struct eb_conn idle;
+	size_t busy_bytes, idle_bytes;
+
+	eb_str(&busy, SS_DIR_INGRESS, req);
+	eb_str(&busy, SS_DIR_EGRESS, resp);
+	busy_bytes = conn_tracker_shed(t, 1);
+	idle = eb_open(t, 1, 4, 101, SS_ROLE_SERVER);
+	eb_str(&idle, SS_DIR_INGRESS, req);
+	eb_str(&idle, SS_DIR_EGRESS, resp);
+	conn_tracker_trim(t, eb_clock_ns + 2000000000ull, 1000000000ull);
+	idle_bytes = conn_tracker_shed(t, 1);
+	cr_expect_eq(eb_nspans, 2);
+	cr_expect_leq(idle_bytes, 512, "an idle connection holds %zu bytes", idle_bytes);
+	cr_expect_gt(busy_bytes, idle_bytes + 1024, "busy %zu, idle %zu", busy_bytes, idle_bytes);
 	conn_tracker_free(t);
 }

@@ -1,7 +1,8 @@
 /*
  * Unit tests for user/stream.c: byte positions from TCP sequence numbers
  * (in order, gap, rewind, across 2^32), the bounded buffer, and the arrival
- * time of buffered bytes through consumes and segment merges.
+ * time of buffered bytes through consumes and segment merges, events parsed
+ * in place with only their rest kept, buffers freed when drained.
  */
 #include <criterion/criterion.h>
 
@@ -131,7 +132,7 @@ Test(stream_buffer, append_consume_keeps_bytes_and_times)
 	/* consume exactly to a segment boundary */
 	stream_consume(&s, 5);
 	cr_assert_eq(s.len, 10);
-	cr_expect_eq(s.nseg, 1);
+	cr_expect_eq(stream_segments(&s), 1);
 	cr_expect_eq(stream_ts_at(&s, 0), 300);
 
 	/* new bytes after a consume get their own time */
@@ -146,7 +147,7 @@ Test(stream_buffer, append_consume_keeps_bytes_and_times)
 
 	stream_consume(&s, 13);
 	cr_expect_eq(s.len, 0);
-	cr_expect_eq(s.nseg, 0);
+	cr_expect_eq(stream_segments(&s), 0);
 	append_str(&s, "q", 500);
 	cr_expect_eq(stream_ts_at(&s, 0), 500);
 	cr_expect_eq(s.buf[0], 'q');
@@ -185,7 +186,7 @@ Test(stream_buffer, empty_append_records_nothing)
 	append_str(&s, "ab", 10);
 	cr_assert_eq(stream_append(&s, (const uint8_t *)"", 0, 20, 0, 0), 0);
 	cr_expect_eq(s.len, 2);
-	cr_expect_eq(s.nseg, 1);
+	cr_expect_eq(stream_segments(&s), 1);
 	cr_expect_eq(stream_ts_at(&s, 1), 10);
 	stream_free(&s);
 }
@@ -200,10 +201,11 @@ Test(stream_buffer, segments_merge_oldest_first)
 		uint8_t b = (uint8_t)i;
 
 		cr_assert_eq(stream_append(&s, &b, 1, 1000 + i, 0, 0), 0);
-		cr_assert_leq(s.nseg, STREAM_MAX_SEGMENTS);
+		cr_assert_eq(stream_keep(&s), 0); /* b changes: as the tracker after each event */
+		cr_assert_leq(stream_segments(&s), STREAM_MAX_SEGMENTS);
 	}
 	cr_assert_eq(s.len, n);
-	cr_expect_eq(s.nseg, STREAM_MAX_SEGMENTS);
+	cr_expect_eq(stream_segments(&s), STREAM_MAX_SEGMENTS);
 	/* The 6 oldest bytes merged into one segment that keeps the earliest time;
 	 * the newest STREAM_MAX_SEGMENTS - 1 keep their own. */
 	for (unsigned i = 0; i < n; i++) {
@@ -215,7 +217,7 @@ Test(stream_buffer, segments_merge_oldest_first)
 	}
 	/* consuming past the merged segment exposes exact times again */
 	stream_consume(&s, n - STREAM_MAX_SEGMENTS + 1);
-	cr_expect_eq(s.nseg, STREAM_MAX_SEGMENTS - 1);
+	cr_expect_eq(stream_segments(&s), STREAM_MAX_SEGMENTS - 1);
 	cr_expect_eq(stream_ts_at(&s, 0), 1000 + n - STREAM_MAX_SEGMENTS + 1);
 	/* and the merged count never hides the newest byte's time */
 	cr_expect_eq(stream_ts_at(&s, s.len - 1), 1000 + n - 1);
@@ -251,7 +253,7 @@ Test(stream_buffer, bounded_by_max_buffered)
 	/* one byte over the bound at once: refused, nothing kept */
 	cr_expect_eq(stream_append(&s, big, STREAM_MAX_BUFFERED + 1, 1, 0, 0), -1);
 	cr_expect_eq(s.len, 0);
-	cr_expect_eq(s.nseg, 0);
+	cr_expect_eq(stream_segments(&s), 0);
 	/* exactly the bound: accepted */
 	cr_assert_eq(stream_append(&s, big, STREAM_MAX_BUFFERED - 1, 2, 0, 0), 0);
 	cr_assert_eq(stream_append(&s, big + STREAM_MAX_BUFFERED - 1, 1, 3, 0, 0), 0);
@@ -259,7 +261,7 @@ Test(stream_buffer, bounded_by_max_buffered)
 	/* one more byte: refused, and what was buffered is untouched */
 	cr_expect_eq(stream_append(&s, big, 1, 4, 0, 0), -1);
 	cr_expect_eq(s.len, STREAM_MAX_BUFFERED);
-	cr_expect_eq(s.nseg, 2);
+	cr_expect_eq(stream_segments(&s), 2);
 	cr_expect_eq(s.buf[0], 'a');
 	cr_expect_eq(s.buf[STREAM_MAX_BUFFERED - 1], 'z');
 	cr_expect_eq(stream_ts_at(&s, STREAM_MAX_BUFFERED - 1), 3);
@@ -280,7 +282,7 @@ Test(stream_buffer, clear_keeps_sequence_tracking)
 	append_str(&s, "hello", 7);
 	stream_clear(&s);
 	cr_expect_eq(s.len, 0);
-	cr_expect_eq(s.nseg, 0);
+	cr_expect_eq(stream_segments(&s), 0);
 	cr_expect_eq(advance(&s, 505, 1, &missing), STREAM_IN_ORDER);
 	append_str(&s, "x", 8);
 	cr_expect_eq(s.buf[0], 'x');
@@ -302,6 +304,7 @@ Test(stream_buffer, large_appends_grow_and_keep_content)
 	for (unsigned i = 0; i < 40; i++) {
 		memset(chunk, 'a' + (int)(i % 26), sizeof(chunk));
 		cr_assert_eq(stream_append(&s, chunk, sizeof(chunk), i, 0, 0), 0);
+		cr_assert_eq(stream_keep(&s), 0);
 	}
 	cr_assert_eq(s.len, 40 * sizeof(chunk));
 	for (unsigned i = 0; i < 40; i++)
@@ -309,23 +312,85 @@ Test(stream_buffer, large_appends_grow_and_keep_content)
 	stream_free(&s);
 }
 
-/* An empty stream gives its buffer back; one holding bytes keeps them. */
-Test(stream_buffer, trim_frees_only_an_empty_buffer)
+/* An event's bytes are parsed where they are; only what is left of them is
+ * copied, into a buffer of their size, with their time, thread and sequence. */
+Test(stream_buffer, event_bytes_lent_and_only_the_rest_kept)
+{
+	struct stream s = { 0 };
+	uint8_t *ev = malloc(12);
+
+	cr_assert_not_null(ev);
+	memcpy(ev, "GET / HTTP/1", 12);
+	cr_assert_eq(stream_append(&s, ev, 12, 100, 0x1000, 7), 0);
+	cr_expect_eq(s.buf, ev, "an empty stream parses the event in place");
+	cr_expect_eq(stream_footprint(&s), 0);
+	stream_consume(&s, 4);
+	cr_expect_eq(s.buf, ev + 4);
+	cr_assert_eq(stream_keep(&s), 0);
+	memset(ev, 'x', 12);
+	free(ev);
+	cr_assert_eq(s.len, 8);
+	cr_expect_eq(memcmp(s.buf, "/ HTTP/1", 8), 0);
+	cr_expect_gt(stream_footprint(&s), 8);
+	cr_expect_eq(stream_ts_at(&s, 0), 100);
+	cr_expect_eq(stream_tid_at(&s, 7), 7);
+	cr_expect_eq(stream_seq_at(&s, 0), 0x1004);
+	/* the next event follows the kept bytes */
+	cr_assert_eq(stream_append(&s, (const uint8_t *)".1\r\n", 4, 200, 0x100c, 8), 0);
+	cr_expect_eq(memcmp(s.buf, "/ HTTP/1.1\r\n", 12), 0);
+	cr_expect_eq(stream_ts_at(&s, 7), 100);
+	cr_expect_eq(stream_ts_at(&s, 8), 200);
+	cr_expect_eq(stream_segments(&s), 2);
+	stream_free(&s);
+}
+
+/* Drained, a stream holds no buffer: nothing kept, and an event parsed whole is never copied. */
+Test(stream_buffer, drained_stream_holds_no_buffer)
 {
 	struct stream s = { 0 };
 
-	append_str(&s, "GET / HTTP/1.1\r\n", 100);
-	stream_trim(&s);
-	cr_assert_not_null(s.buf);
-	cr_assert_eq(s.len, 16);
-	cr_assert_eq(memcmp(s.buf, "GET / HTTP/1.1\r\n", 16), 0);
-	stream_consume(&s, 16);
-	stream_trim(&s);
-	cr_assert_null(s.buf);
-	cr_assert_eq(s.cap, 0);
-	/* and works again after */
-	append_str(&s, "next", 200);
-	cr_assert_eq(s.len, 4);
-	cr_assert_eq(memcmp(s.buf, "next", 4), 0);
+	append_str(&s, "PING\r\n", 1);
+	stream_consume(&s, 6);
+	cr_assert_eq(stream_keep(&s), 0);
+	cr_expect_null(s.buf);
+	cr_expect_eq(stream_footprint(&s), 0);
+	append_str(&s, "GET ", 2);
+	cr_assert_eq(stream_keep(&s), 0);
+	append_str(&s, "/ HTTP/1.1\r\n\r\n", 3);
+	cr_assert_gt(stream_footprint(&s), 0);
+	stream_consume(&s, s.len);
+	cr_expect_null(s.buf);
+	cr_expect_eq(s.len, 0);
+	cr_expect_eq(stream_footprint(&s), 0);
+	cr_expect_eq(stream_segments(&s), 0);
 	stream_free(&s);
+}
+
+/* Kept bytes of an idle stream fit their buffer after a trim; their content and times stay. */
+Test(stream_buffer, trim_fits_the_buffer_to_the_kept_bytes)
+{
+	struct stream s = { 0 }, ref = { 0 };
+	uint8_t chunk[1000];
+
+	memset(chunk, 'h', sizeof(chunk));
+	for (unsigned i = 0; i < 20; i++) {
+		chunk[0] = (uint8_t)('a' + i);
+		cr_assert_eq(stream_append(&s, chunk, sizeof(chunk), i, 0, 0), 0);
+		cr_assert_eq(stream_keep(&s), 0);
+	}
+	stream_consume(&s, 19 * sizeof(chunk));
+	cr_assert_eq(stream_keep(&s), 0);
+	cr_assert_eq(stream_append(&ref, chunk, sizeof(chunk), 19, 0, 0), 0);
+	cr_assert_eq(stream_keep(&ref), 0);
+	cr_expect_gt(stream_footprint(&s), stream_footprint(&ref) + 10000);
+	stream_trim(&s);
+	cr_expect_eq(stream_footprint(&s), stream_footprint(&ref));
+	cr_assert_eq(s.len, sizeof(chunk));
+	cr_expect_eq(s.buf[0], 't');
+	cr_expect_eq(stream_ts_at(&s, 999), 19);
+	/* and grows again after */
+	append_str(&s, "next", 200);
+	cr_expect_eq(memcmp(s.buf + sizeof(chunk), "next", 4), 0);
+	stream_free(&s);
+	stream_free(&ref);
 }

@@ -205,6 +205,11 @@ void conn_tracker_event(struct conn_tracker *t, const struct ss_event *ev, const
 	/* A payload cut at the capture limit: the rest is a gap of known length. */
 	if (ev->len > ev->cap_len)
 		skip(c, dir, ev->len - ev->cap_len, ev->ts_ns);
+	/* The parser saw the payload where it is: what it left is copied now. */
+	if (stream_keep(&c->streams[dir]) < 0) {
+		t->stats->stream_overflows++;
+		skip(c, dir, GAP_UNKNOWN, ev->ts_ns);
+	}
 }
 
 size_t conn_tracker_expire(struct conn_tracker *t, uint64_t now_ns, uint64_t idle_ns)
@@ -229,7 +234,7 @@ size_t conn_tracker_count(const struct conn_tracker *t)
 
 static size_t footprint(const struct conn *c)
 {
-	size_t n = sizeof(*c) + c->streams[0].cap + c->streams[1].cap;
+	size_t n = sizeof(*c) + stream_footprint(&c->streams[0]) + stream_footprint(&c->streams[1]);
 
 	if (c->proto && c->proto_state && c->proto->footprint)
 		n += c->proto->footprint(c->proto_state);

@@ -39,8 +39,8 @@ void conn_tracker_on_full_payload(struct conn_tracker *t, conn_tracker_full_payl
 void conn_tracker_event(struct conn_tracker *t, const struct ss_event *ev, const uint8_t *payload);
 /* Forgets connections idle since before now_ns - idle_ns. */
 size_t conn_tracker_expire(struct conn_tracker *t, uint64_t now_ns, uint64_t idle_ns);
-/* Connections idle since before now_ns - idle_ns give back their empty
- * stream buffers and their protocol's empty storage (request queues). */
+/* Connections idle since before now_ns - idle_ns fit the bytes they keep to
+ * their buffers and give back their protocol's empty storage (request queues). */
 void conn_tracker_trim(struct conn_tracker *t, uint64_t now_ns, uint64_t idle_ns);
 size_t conn_tracker_count(const struct conn_tracker *t);
 /* Forgets connections until about bytes (buffers and protocol state, about)

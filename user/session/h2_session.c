@@ -63,7 +63,9 @@ struct h2_side {
 	uint32_t content_left, pad_left;
 	uint32_t tables[H2_MAX_PENDING_SETTINGS]; /* table sizes this side asked for, awaiting ACK */
 	unsigned ntables;
-	struct h2_block block;
+	/* The header block being decoded (3.3 KiB): made at the first HEADERS,
+	 * given back when the connection idles between blocks. */
+	struct h2_block *block;
 };
 
 struct h2_state {
@@ -74,6 +76,17 @@ struct h2_state {
 	struct h2_side side[2]; /* by enum ss_dir */
 	struct h2_streams streams;
 };
+
+static bool block_open(const struct h2_side *side)
+{
+	return side->block && side->block->open;
+}
+
+static void block_close(struct h2_side *side)
+{
+	if (side->block)
+		side->block->open = false;
+}
 
 /* ---- exchanges ---- */
 
@@ -224,7 +237,7 @@ static void block_end(struct h2_state *st, struct conn *c, enum ss_dir dir, uint
 {
 	static const uint8_t none[1];
 	struct h2_side *side = &st->side[dir];
-	struct h2_block *b = &side->block;
+	struct h2_block *b = side->block;
 
 	h2_block_feed(b, &side->dec, none, 0, true);
 	b->open = false;
@@ -264,7 +277,7 @@ static void lose_place(struct h2_state *st, enum ss_dir dir)
 	st->env->stats->stream_resyncs++;
 	side->sync = H2_SYNC_HUNT;
 	side->in_frame = false;
-	side->block.open = false;
+	block_close(side);
 	/* A stream whose headers or END_STREAM were lost ends without a span (no
 	 * status, or no end): what is seen later is still right. But its gRPC
 	 * messages in this direction can no longer be counted. */
@@ -278,7 +291,7 @@ static void start_frames(struct h2_side *side, bool exact)
 	side->sync = H2_SYNC_FRAMES;
 	side->started = true;
 	side->in_frame = false;
-	side->block.open = false;
+	block_close(side);
 	side->ntables = 0;
 	/* Unless the receiver's SETTINGS already said (it may come first). */
 	if (!side->max_frame)
@@ -414,7 +427,7 @@ static ssize_t frame_start(struct h2_state *st, struct conn *c, enum ss_dir dir,
 	if (r < 0)
 		return r;
 	/* A header block holds the direction until its END_HEADERS. */
-	if (side->block.open ? fh.type != H2_CONTINUATION || fh.stream_id != side->block.stream_id
+	if (block_open(side) ? fh.type != H2_CONTINUATION || fh.stream_id != side->block->stream_id
 			     : fh.type == H2_CONTINUATION)
 		return H2_ERROR;
 	if (is_control(fh.type)) {
@@ -428,13 +441,17 @@ static ssize_t frame_start(struct h2_state *st, struct conn *c, enum ss_dir dir,
 	r = h2_frame_layout(&fh, p + H2_FRAME_HEADER_LEN, n - H2_FRAME_HEADER_LEN, &lay);
 	if (r < 0)
 		return r;
+	/* Without memory for the block, its HPACK state is lost: resynchronise. */
+	if ((fh.type == H2_HEADERS || fh.type == H2_PUSH_PROMISE) && !side->block &&
+	    !(side->block = malloc(sizeof(*side->block))))
+		return H2_ERROR;
 	side->fh = fh;
 	side->in_frame = true;
 	side->content_left = lay.content_len;
 	side->pad_left = lay.pad_len;
 	if (fh.type == H2_HEADERS || fh.type == H2_PUSH_PROMISE) {
 		st->env->stats->h2_pushed_streams += fh.type == H2_PUSH_PROMISE;
-		h2_block_begin(&side->block, &side->dec, fh.stream_id, fh.type == H2_PUSH_PROMISE,
+		h2_block_begin(side->block, &side->dec, fh.stream_id, fh.type == H2_PUSH_PROMISE,
 			       fh.flags & H2_FLAG_END_STREAM, stream_ts_at(s, off), stream_seq_at(s, off),
 			       stream_tid_at(s, off));
 	}
@@ -456,7 +473,7 @@ static void frame_content(struct h2_state *st, enum ss_dir dir, const uint8_t *p
 		if (h && h->grpc)
 			grpc_msgs_feed(&h->msgs[dir], p, n);
 	} else if (is_block_frame(side->fh.type)) {
-		h2_block_feed(&side->block, &side->dec, p, n, false);
+		h2_block_feed(side->block, &side->dec, p, n, false);
 	}
 }
 
@@ -544,8 +561,10 @@ static void h2_state_free(void *p)
 	if (!st)
 		return;
 	h2_streams_free(&st->streams);
-	for (int d = 0; d < 2; d++)
+	for (int d = 0; d < 2; d++) {
 		h2_decoder_free(&st->side[d].dec);
+		free(st->side[d].block);
+	}
 	free(st);
 }
 
@@ -606,7 +625,7 @@ static int h2_gap(void *p, struct conn *c, enum ss_dir dir, uint64_t n, uint64_t
 			if (h && h->grpc)
 				grpc_msgs_skip(&h->msgs[dir], in_content);
 		} else if (is_block_frame(side->fh.type)) {
-			h2_block_fail(&side->block, &side->dec); /* HPACK cannot skip */
+			h2_block_fail(side->block, &side->dec); /* HPACK cannot skip */
 		}
 		side->content_left -= (uint32_t)in_content;
 	}
@@ -649,12 +668,27 @@ static void h2_take_over(void *p, struct conn *c, struct proto_switch *sw)
 	st->side[sw->dir].max_frame = H2_MAX_FRAME_SIZE_CEILING;
 }
 
+static void h2_trim(void *p)
+{
+	struct h2_state *st = p;
+
+	h2_streams_trim(&st->streams);
+	for (int d = 0; d < 2; d++) {
+		if (!block_open(&st->side[d])) {
+			free(st->side[d].block);
+			st->side[d].block = NULL;
+		}
+	}
+}
+
 static size_t h2_footprint(const void *p)
 {
 	const struct h2_state *st = p;
+	size_t n = sizeof(*st) + st->streams.cap * (sizeof(struct h2_stream) + sizeof(struct h2_stream_ref));
 
-	return sizeof(*st) + st->streams.cap * (sizeof(struct h2_stream) + sizeof(struct h2_stream_ref)) +
-	       h2_decoder_footprint(&st->side[0].dec) + h2_decoder_footprint(&st->side[1].dec);
+	for (int d = 0; d < 2; d++)
+		n += h2_decoder_footprint(&st->side[d].dec) + (st->side[d].block ? sizeof(struct h2_block) : 0);
+	return n;
 }
 
 const struct proto_ops h2_proto = {
@@ -667,5 +701,6 @@ const struct proto_ops h2_proto = {
 	.gap = h2_gap,
 	.close = h2_close,
 	.take_over = h2_take_over,
+	.trim = h2_trim,
 	.footprint = h2_footprint,
 };

@@ -107,6 +107,17 @@ void h2_streams_drop_all(struct h2_streams *ss)
 		h2_streams_drop(ss, &ss->v[ss->n - 1]);
 }
 
+void h2_streams_trim(struct h2_streams *ss)
+{
+	if (ss->n)
+		return;
+	free(ss->v);
+	free(ss->by_id);
+	ss->v = NULL;
+	ss->by_id = NULL;
+	ss->cap = 0;
+}
+
 void h2_streams_free(struct h2_streams *ss)
 {
 	h2_streams_drop_all(ss);

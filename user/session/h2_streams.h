@@ -57,6 +57,8 @@ void h2_streams_remove(struct h2_streams *ss, struct h2_stream *h);
 void h2_streams_drop(struct h2_streams *ss, struct h2_stream *h);
 /* Drops every stream (connection closed or forgotten). */
 void h2_streams_drop_all(struct h2_streams *ss);
+/* No stream open: the storage is given back (the next add makes it again). */
+void h2_streams_trim(struct h2_streams *ss);
 void h2_streams_free(struct h2_streams *ss);
 
 #endif

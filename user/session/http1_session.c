@@ -63,14 +63,18 @@ struct h1_state {
 	int req_dir;                    /* enum ss_dir carrying requests, -1 until known */
 	struct h1_side side[2];         /* by enum ss_dir */
 	struct request_queue pending;   /* of struct h1_request_rec */
-	struct h1_request_rec answering;/* request whose response body is being read */
+	/* The request whose response is being read, out of the queue: made with
+	 * the first request queued, given back with the queue when idle. */
+	struct h1_request_rec *answering;
 	bool answering_matched;         /* false: the response being read answers nothing we saw */
 	int status;
 	bool pause_after_body;          /* the request being read offers CONNECT/Upgrade */
 	bool pipelining;                /* a request was ever sent before the previous one was answered */
 	bool h2c;                       /* a 101 switched to HTTP/2: the tracker hands the connection over */
 	int h2c_dir;                    /* the direction of that 101 */
-	struct h2_upgrade_request upgrade; /* the request that asked, for HTTP/2 to take over */
+	/* The request that asked, for HTTP/2 to take over; made only then
+	 * (rare, and 568 bytes every idle connection would hold). */
+	struct h2_upgrade_request *upgrade;
 };
 
 static void drop_request(void *elem, void *ctx)
@@ -84,7 +88,7 @@ static void drop_request(void *elem, void *ctx)
 static void answer_none(struct h1_state *st)
 {
 	if (st->answering_matched)
-		exchange_drop(st->env, st->answering.xid);
+		exchange_drop(st->env, st->answering->xid);
 	st->answering_matched = false;
 }
 
@@ -111,9 +115,11 @@ static void h1_state_free(void *p)
 
 	if (!st)
 		return;
-	if (!(st->h2c && st->upgrade.taken))
+	if (!(st->h2c && st->upgrade->taken))
 		answer_none(st);
 	request_queue_free(&st->pending);
+	free(st->answering);
+	free(st->upgrade);
 	free(st);
 }
 
@@ -160,11 +166,11 @@ static void finish_exchange(struct h1_state *st, const struct conn *c, uint64_t 
 		return;
 	st->answering_matched = false;
 	end.u.http = (struct exchange_http){
-		.method = st->answering.method, .method_len = st->answering.method_len,
-		.target = st->answering.target, .target_len = st->answering.target_len,
+		.method = st->answering->method, .method_len = st->answering->method_len,
+		.target = st->answering->target, .target_len = st->answering->target_len,
 		.status = st->status,
 	};
-	exchange_end(st->env, st->answering.xid, c, &end);
+	exchange_end(st->env, st->answering->xid, c, &end);
 }
 
 /* A message's last byte was parsed (or skipped) in dir. */
@@ -260,7 +266,11 @@ static ssize_t request_head(struct h1_state *st, const struct conn *c, const str
 	}
 	front = request_queue_front(&st->pending);
 	st->pipelining |= front && !front->lost;
-	rec = request_queue_push(&st->pending);
+	/* Its answer will need room out of the queue: made now, so that a
+	 * response never finds none. */
+	if (!st->answering)
+		st->answering = malloc(sizeof(*st->answering));
+	rec = st->answering ? request_queue_push(&st->pending) : NULL;
 	if (rec) {
 		rec->start_ns = stream_ts_at(s, off);
 		rec->method_len = req.method.len;
@@ -282,19 +292,26 @@ static ssize_t request_head(struct h1_state *st, const struct conn *c, const str
 }
 
 /* The request that offered h2c becomes HTTP/2 stream 1, its exchange with it
- * (RFC 7540 section 3.2): HTTP/2 takes over after the 101 sent in dir. */
-static void hand_over(struct h1_state *st, int dir)
+ * (RFC 7540 section 3.2): HTTP/2 takes over after the 101 sent in dir.
+ * Returns false without memory for the handover. */
+static bool hand_over(struct h1_state *st, int dir)
 {
+	struct h2_upgrade_request *up = calloc(1, sizeof(*up));
+
+	if (!up)
+		return false;
+	st->upgrade = up;
 	st->h2c_dir = dir;
-	st->upgrade = (struct h2_upgrade_request){ .seen = st->answering_matched };
+	up->seen = st->answering_matched;
 	if (!st->answering_matched)
-		return;
-	st->upgrade.xid = st->answering.xid;
-	st->upgrade.start_ns = st->answering.start_ns;
-	st->upgrade.method_len = st->answering.method_len;
-	memcpy(st->upgrade.method, st->answering.method, st->answering.method_len);
-	st->upgrade.target_len = st->answering.target_len;
-	memcpy(st->upgrade.target, st->answering.target, st->answering.target_len);
+		return true;
+	up->xid = st->answering->xid;
+	up->start_ns = st->answering->start_ns;
+	up->method_len = st->answering->method_len;
+	memcpy(up->method, st->answering->method, st->answering->method_len);
+	up->target_len = st->answering->target_len;
+	memcpy(up->target, st->answering->target, st->answering->target_len);
+	return true;
 }
 
 /* Parses one response head at buf. Returns bytes consumed, 0 for need-more, -1 on error. */
@@ -330,11 +347,11 @@ static ssize_t response_head(struct h1_state *st, const struct conn *c, const st
 		}
 	} else if (front && front->start_ns <= stream_ts_at(s, off + h1_empty_lines_len((const char *)s->buf + off,
 											 s->len - off))) {
-		st->answering = *front;
+		*st->answering = *front;
 		st->answering_matched = true;
 		request_queue_pop(&st->pending);
-		method.p = st->answering.method;
-		method.len = st->answering.method_len;
+		method.p = st->answering->method;
+		method.len = st->answering->method_len;
 	} else {
 		st->env->stats->http1_unmatched++;
 	}
@@ -346,10 +363,9 @@ static ssize_t response_head(struct h1_state *st, const struct conn *c, const st
 		const struct h1_slice *up = h1_find_header(resp.headers, resp.num_headers, "upgrade");
 
 		/* After h2c, the answer to this request is HTTP/2 stream 1: its span comes from there. */
-		st->h2c = resp.status == 101 && up && up->len == 3 && strncasecmp(up->p, "h2c", 3) == 0;
-		if (st->h2c)
-			hand_over(st, !st->req_dir);
-		else
+		st->h2c = resp.status == 101 && up && up->len == 3 && strncasecmp(up->p, "h2c", 3) == 0 &&
+			  hand_over(st, !st->req_dir);
+		if (!st->h2c)
 			finish_exchange(st, c, now_ns);
 		enter_tunnel(st);
 	} else {
@@ -475,12 +491,12 @@ static bool h1_switch_to(void *p, struct proto_switch *sw)
 {
 	struct h1_state *st = p;
 
-	if (!st->h2c || st->upgrade.asked)
+	if (!st->h2c || st->upgrade->asked)
 		return false;
-	st->upgrade.asked = true;
+	st->upgrade->asked = true;
 	sw->to = PROTO_HTTP2;
 	sw->dir = (enum ss_dir)st->h2c_dir;
-	sw->handover = &st->upgrade;
+	sw->handover = st->upgrade;
 	return true;
 }
 
@@ -489,13 +505,18 @@ static void h1_trim(void *p)
 	struct h1_state *st = p;
 
 	request_queue_trim(&st->pending);
+	if (!st->answering_matched && !st->pending.count) {
+		free(st->answering);
+		st->answering = NULL;
+	}
 }
 
 static size_t h1_footprint(const void *p)
 {
 	const struct h1_state *st = p;
 
-	return sizeof(*st) + request_queue_footprint(&st->pending);
+	return sizeof(*st) + request_queue_footprint(&st->pending) + (st->answering ? sizeof(*st->answering) : 0) +
+	       (st->upgrade ? sizeof(*st->upgrade) : 0);
 }
 
 const struct proto_ops http1_proto = {

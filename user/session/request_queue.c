@@ -51,7 +51,7 @@ void *request_queue_push(struct request_queue *q)
 	void *e;
 
 	if (q->count == q->cap) {
-		unsigned ncap = q->cap ? q->cap * 2 : 4;
+		unsigned ncap = q->cap ? q->cap * 2 : 1;
 		unsigned char *ni;
 
 		if (q->count >= q->max)
