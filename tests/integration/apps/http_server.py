@@ -9,6 +9,7 @@ Routes (query strings are ignored):
     GET  /bytes/<n>       n bytes (a repeating pattern), Content-Length, one write
     GET  /chunked/<n>     Transfer-Encoding: chunked, n chunks, one write per chunk
     GET  /close/<n>       n bytes, no Content-Length: the body ends when the server closes
+    GET  /slow/<ms>       200 after that many milliseconds (a request read, not yet answered)
     POST /echo            the request body back, Content-Length
     HEAD <any GET route>  the GET's status and headers, no body
     anything else         404
@@ -18,6 +19,7 @@ The process renames itself (comm) so spans can be told apart from the client's.
 import argparse
 import socket
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from applib import serve_http, set_comm
 
@@ -49,6 +51,9 @@ class Handler(BaseHTTPRequestHandler):
                 return None
             if route == "status" and 200 <= n <= 599:
                 return self._send(n, f"status {n}\n".encode())
+            if route == "slow":
+                time.sleep(n / 1000)
+                return self._send(200, b"slow\n")
             if route == "bytes":
                 pattern = b"0123456789abcdef"
                 body = (pattern * (n // len(pattern) + 1))[:n]

@@ -9,11 +9,12 @@ CLIENT_COMM = "it-client"
 
 
 class PyServer:
-    """apps/http_server.py in its own process; .pid, .host, .port, .url(path)."""
+    """apps/http_server.py in its own process; .pid, .host, .port, .url(path).
+    port: 0 for any free one."""
 
-    def __init__(self, host="127.0.0.1"):
+    def __init__(self, host="127.0.0.1", port=0):
         self.host = host
-        self.proc = python_app("http_server.py", "--host", host, "--comm", SERVER_COMM,
+        self.proc = python_app("http_server.py", "--host", host, "--port", str(port), "--comm", SERVER_COMM,
                                name=f"http_server[{host}]")
         self.pid = self.proc.pid
         line = self.proc.readline()
@@ -36,8 +37,11 @@ class Driver(CommandedProc):
         super().__init__(python_app("http_driver.py", "--comm", CLIENT_COMM, name="http_driver"), "ready")
 
     def connect(self, host, port):
-        """Open the keep-alive connection; returns the client's local (ephemeral) port."""
-        return self._call(op="connect", host=host, port=port)["lport"]
+        """Open the keep-alive connection; returns the client's local (ephemeral) port.
+        Its fd number is then .fd."""
+        reply = self._call(op="connect", host=host, port=port)
+        self.fd = reply["fd"]
+        return reply["lport"]
 
     def requests(self, reqs):
         """reqs: [(method, path) or (method, path, body_size)]; all on the one keep-alive connection.
@@ -72,6 +76,11 @@ class Driver(CommandedProc):
         payload = [{"method": r[0], "path": r[1], "body": r[2] if len(r) > 2 else 0} for r in reqs]
         reply = self._call(op="pipeline", host=host, port=port, reqs=payload, piece=piece, iov=iov)
         return reply["lport"], reply["results"]
+
+    def abandon(self, method, path):
+        """Send that request on the keep-alive connection, then drop the socket with its
+        response unread and no close() of it (see the app); returns its fd number."""
+        return self._call(op="abandon", method=method, path=path)["fd"]
 
     def close(self):
         self._call(op="close")
