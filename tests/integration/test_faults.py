@@ -137,6 +137,20 @@ def test_a_traced_pid_reused_after_exit_is_not_traced(sockspan, server, driver):
                                 (LO, c["local_port"]))], (t0, t1))
 
 
+def test_a_process_whose_main_thread_exits_stays_traced(sockspan, server):
+    """--pid P where P's main thread ends (pthread_exit) and its other threads serve on:
+    the process has not exited, so it stays in the filter and its exchanges keep their spans."""
+    srv = server(leader_exits=True)
+    with sockspan("-p", srv.pid) as ss:
+        srv.end_leader()
+        t0 = now_us()
+        [c] = curl(srv.url("/status/202"))
+        t1 = now_us()
+        assert map_keys(ss.proc.pid, "traced_tgids") == [srv.pid]
+    check(ss.spans, [server_row("get /status/{id}", "/status/202", 202, SERVER_COMM, srv.pid, (LO, srv.port),
+                                (LO, c["local_port"]))], (t0, t1))
+
+
 def test_fd_reused_for_another_server(sockspan, server, driver):
     """A traced client drops its connection to A with a request's answer unread and no
     close() sockspan could see, then its next socket gets the same fd, connected to B:

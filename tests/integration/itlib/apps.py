@@ -2,7 +2,7 @@
 import json
 import subprocess
 
-from .procs import STEP_TIMEOUT, CommandedProc, child_env, python_app
+from .procs import STEP_TIMEOUT, CommandedProc, child_env, python_app, thread_state, wait_until
 
 SERVER_COMM = "it-httpd"
 CLIENT_COMM = "it-client"
@@ -10,17 +10,22 @@ CLIENT_COMM = "it-client"
 
 class PyServer:
     """apps/http_server.py in its own process; .pid, .host, .port, .url(path).
-    port: 0 for any free one."""
+    port: 0 for any free one; leader_exits: see the app's --leader-exits."""
 
-    def __init__(self, host="127.0.0.1", port=0):
+    def __init__(self, host="127.0.0.1", port=0, leader_exits=False):
         self.host = host
         self.proc = python_app("http_server.py", "--host", host, "--port", str(port), "--comm", SERVER_COMM,
-                               name=f"http_server[{host}]")
+                               *(["--leader-exits"] if leader_exits else []), name=f"http_server[{host}]")
         self.pid = self.proc.pid
         line = self.proc.readline()
         if not line.startswith("listening "):
             raise AssertionError(f"http_server printed {line!r} instead of 'listening <port>'")
         self.port = int(line.split()[1])
+
+    def end_leader(self):
+        """With leader_exits: its main thread ends now (once this returns, it has)."""
+        self.proc.send_line("")
+        wait_until(lambda: thread_state(self.pid) == "Z", STEP_TIMEOUT, "the main thread to end")
 
     def url(self, path):
         h = f"[{self.host}]" if ":" in self.host else self.host

@@ -82,6 +82,12 @@ def children_of(ppid):
     return sorted(pids)
 
 
+def thread_state(tid):
+    """The state letter of a thread (R, S, Z...) from /proc/TID/stat."""
+    stat = Path(f"/proc/{tid}/stat").read_text()
+    return stat[stat.rindex(")") + 2:].split()[0]
+
+
 def comm_of(pid):
     return Path(f"/proc/{pid}/comm").read_text().strip()
 
