@@ -30,7 +30,8 @@ struct {
 	__uint(max_entries, 32 * 1024 * 1024);
 } events SEC(".maps");
 
-/* key: tgid; value: unused. Inserted by the loader (--pid); never deleted. */
+/* key: tgid; value: unused. Inserted by the loader (--pid), deleted by
+ * process_exit when that process exits. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);

@@ -240,14 +240,16 @@ int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
 }
 
 /* A traced process that exits is forgotten: its pid, once reused by another
- * process, is not traced. tp_btf needs kernel >= 5.5; the loader attaches
- * it only with --pid. */
+ * process, is not traced. It has exited when its last thread does, which
+ * need not be its leader (a main thread may end first, pthread_exit): do_exit
+ * counts the thread out of signal->live before this tracepoint. tp_btf needs
+ * kernel >= 5.5; the loader attaches it only with --pid. */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(process_exit, struct task_struct *p)
 {
 	__u32 tgid = p->tgid;
 
-	if (p->pid == p->tgid)
+	if (p->signal->live.counter == 0)
 		bpf_map_delete_elem(&traced_tgids, &tgid);
 	return 0;
 }

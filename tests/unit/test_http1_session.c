@@ -881,6 +881,33 @@ Test(h1_lost, response_head_cut_is_not_paired_with_the_next_request)
 	conn_tracker_free(t);
 }
 
+/*
+ * A client that waits for each answer loses a whole response (the request
+ * after it looks pipelined behind the unanswered one), then later a request
+ * whose answer is seen: the exchanges after that still get their spans, the
+ * connection does not stay stalled behind the second loss's marker.
+ */
+Test(h1_lost, two_losses_on_a_keepalive_connection_do_not_stall_it)
+{
+	struct conn_tracker *t = tracker();
+	struct eb_conn c = eb_open(t, 1, 9, 1, SS_ROLE_SERVER);
+	struct eb_want w[3];
+
+	w[0] = exchange(&c, IN, "GET /first HTTP/1.1\r\n\r\n", ok_200, SERVER, "get /first", "GET", "/first", 200);
+	eb_str(&c, IN, get_a201);
+	eb_lose(&c, OUT, (uint32_t)strlen(created_201));
+	exchange(&c, IN, get_b202, accepted_202, SERVER, "get /b", "GET", "/b", 202);
+	eb_lose(&c, IN, (uint32_t)strlen(get_c203));
+	eb_str(&c, OUT, nai_203);
+	w[1] = exchange_b(&c, IN, SERVER);
+	w[2] = exchange(&c, IN, get_a, ok_200, SERVER, "get /a", "GET", "/a", 200);
+	cr_assert_geq(eb_nspans, 3, "%zu spans: the connection stalled after the second loss", eb_nspans);
+	eb_check_span(0, &w[0]);
+	eb_check_span(eb_nspans - 2, &w[1]);
+	eb_check_span(eb_nspans - 1, &w[2]);
+	conn_tracker_free(t);
+}
+
 /* ---- 7. a response whose request was lost ---- */
 
 Test(h1_lost, response_to_a_lost_request_matches_nothing)

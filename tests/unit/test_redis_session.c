@@ -851,6 +851,28 @@ Test(redis_lost, replies_lost)
 	conn_tracker_free(t);
 }
 
+/* A client that waits for each reply loses a whole reply (the command after
+ * it looks pipelined behind the unanswered one), then a command whose reply
+ * is seen: the exchanges after that still get their spans. */
+Test(redis_lost, two_losses_do_not_stall_a_connection)
+{
+	struct conn_tracker *t = tracker();
+	struct eb_conn c = eb_open(t, 1, 9, 1, SS_ROLE_SERVER);
+	struct rs_want w[3];
+
+	w[0] = xchg_ping(&c, IN);
+	eb_str(&c, IN, "*2\r\n$3\r\nGET\r\n$1\r\na\r\n");
+	eb_lose(&c, OUT, 7);
+	eb_str(&c, IN, "*2\r\n$3\r\nGET\r\n$1\r\nb\r\n");
+	eb_str(&c, OUT, "$1\r\nb\r\n");
+	eb_lose(&c, IN, 29);
+	eb_str(&c, OUT, "+OK\r\n");
+	w[1] = xchg_ping(&c, IN);
+	w[2] = xchg_ping(&c, IN);
+	check_spans(w, 3);
+	conn_tracker_free(t);
+}
+
 /* A value bigger than the capture: the rest is a gap inside a bulk string, skipped in step. */
 Test(redis_lost, truncated_bulk_skipped_in_step)
 {

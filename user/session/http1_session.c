@@ -36,6 +36,7 @@ _Static_assert(H1_METHOD_MAX <= H2_METHOD_MAX && H1_TARGET_MAX <= H2_PATH_MAX,
 struct h1_request_rec {
 	bool lost;           /* first: request_queue's marker for lost exchanges */
 	exchange_id xid;
+	uint64_t n;          /* its rank among the connection's requests seen */
 	uint64_t start_ns;
 	uint8_t method_len;
 	uint16_t target_len;
@@ -69,7 +70,8 @@ struct h1_state {
 	bool answering_matched;         /* false: the response being read answers nothing we saw */
 	int status;
 	bool pause_after_body;          /* the request being read offers CONNECT/Upgrade */
-	bool pipelining;                /* a request was ever sent before the previous one was answered */
+	bool pipelining;                /* a request was seen before the one ahead of it got its answer */
+	uint64_t requests;              /* requests seen: the rank of the last one */
 	bool h2c;                       /* a 101 switched to HTTP/2: the tracker hands the connection over */
 	int h2c_dir;                    /* the direction of that 101 */
 	/* The request that asked, for HTTP/2 to take over; made only then
@@ -264,14 +266,14 @@ static ssize_t request_head(struct h1_state *st, const struct conn *c, const str
 		 * every earlier request answered: the lost exchanges are over. */
 		request_queue_drop_all(&st->pending);
 	}
-	front = request_queue_front(&st->pending);
-	st->pipelining |= front && !front->lost;
+	st->requests++;
 	/* Its answer will need room out of the queue: made now, so that a
 	 * response never finds none. */
 	if (!st->answering)
 		st->answering = malloc(sizeof(*st->answering));
 	rec = st->answering ? request_queue_push(&st->pending) : NULL;
 	if (rec) {
+		rec->n = st->requests;
 		rec->start_ns = stream_ts_at(s, off);
 		rec->method_len = req.method.len;
 		memcpy(rec->method, req.method.p, req.method.len);
@@ -350,6 +352,11 @@ static ssize_t response_head(struct h1_state *st, const struct conn *c, const st
 		*st->answering = *front;
 		st->answering_matched = true;
 		request_queue_pop(&st->pending);
+		/* Pipelining only once an answer shows it: a request queued behind
+		 * an unanswered one may have followed an answer lost in a gap,
+		 * and taking that client for one that pipelines would keep its
+		 * connection behind a marker after the next loss. */
+		st->pipelining |= st->requests != st->answering->n;
 		method.p = st->answering->method;
 		method.len = st->answering->method_len;
 	} else {

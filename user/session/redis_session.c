@@ -62,6 +62,7 @@ struct redis_request {
 	uint32_t confirms_seen;
 	uint64_t argc;
 	exchange_id xid;
+	uint64_t n;              /* its rank among the connection's commands seen */
 	uint64_t start_ns;       /* its first byte */
 	uint64_t last_ns;        /* its latest confirmation */
 	char name[REDIS_NAME_MAX];
@@ -86,7 +87,8 @@ struct redis_state {
 	int req_dir;                    /* enum ss_dir carrying commands, -1 until known */
 	struct redis_side side[2];      /* by enum ss_dir */
 	struct request_queue pending;   /* of struct redis_request: commands awaiting replies */
-	bool pipelining;                /* a command was ever sent before the previous one was answered */
+	bool pipelining;                /* a command was seen before the one ahead of it got its reply */
+	uint64_t commands;              /* commands seen: the rank of the last one */
 	bool reply_off;                 /* CLIENT REPLY OFF */
 	bool skip_next;                 /* CLIENT REPLY SKIP: the next command gets no reply */
 	/* Subscriptions by kind, from the counts in confirmations. */
@@ -381,7 +383,7 @@ static int on_command(struct redis_state *st, const struct conn *c, const struct
 		 * every earlier command answered: the lost exchanges are over. */
 		count_unanswered(st);
 	}
-	st->pipelining |= st->pending.count > 0 && !pending_front(st)->lost;
+	r.n = ++st->commands;
 	rec = pending_push(st);
 	if (!rec) {
 		st->env->stats->redis_pending_overflow++;
@@ -493,6 +495,8 @@ static void on_answer(struct redis_state *st, const struct conn *c, const struct
 
 		if (front->reset)
 			st->channels = st->patterns = st->shard_channels = 0;
+		/* Pipelining only once a reply shows it, as in http1_session.c. */
+		st->pipelining |= st->commands != front->n;
 		emit(st, c, front, &v->top, now_ns);
 		pending_pop(st);
 		if (monitor)

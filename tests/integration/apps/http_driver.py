@@ -7,7 +7,7 @@ with one JSON line on stdout, so a test can start it, learn its pid, start
 sockspan and only then say "go" (send a command). Commands:
 
     {"op": "connect", "host": H, "port": P}
-        open a keep-alive http.client connection  -> {"lport": N}
+        open a keep-alive http.client connection  -> {"lport": N, "fd": its fd number}
     {"op": "requests", "reqs": [{"method": "GET", "path": "/x", "body": 0}, ...]}
         send them one after the other on that connection (body = request body
         size in bytes)  -> {"results": [{"status", "length", "lport", "body_ok"}, ...]}
@@ -22,12 +22,18 @@ sockspan and only then say "go" (send a command). Commands:
         response is read (while the rest are still due); after_all: more
         requests, one after the other once every response is read; their
         results follow in that order
+    {"op": "abandon", "method": M, "path": P}
+        send that request on the keep-alive connection, wait until its response
+        has arrived, then drop the socket unread and without a close() of it:
+        dup2() of /dev/null over its fd, which is then closed  -> {"fd": N}
     {"op": "close"}   close the keep-alive connection  -> {}
     {"op": "exit"}    -> {} and exit 0
 Any failure answers {"error": "..."}.
 """
 import argparse
 import http.client
+import os
+import select
 import socket
 import sys
 import time
@@ -46,7 +52,7 @@ class Driver:
     def connect(self, host, port):
         self.conn = http.client.HTTPConnection(host, port, timeout=30)
         self.conn.connect()
-        return {"lport": self.conn.sock.getsockname()[1]}
+        return {"lport": self.conn.sock.getsockname()[1], "fd": self.conn.sock.fileno()}
 
     def requests(self, reqs):
         results = []
@@ -91,6 +97,19 @@ class Driver:
                 results.append(read_response(f))
             f.close()
         return {"lport": lport, "results": results}
+
+    def abandon(self, method, path):
+        self.conn.request(method, path)
+        sock, self.conn = self.conn.sock, None
+        fd = sock.fileno()
+        if not select.select([sock], [], [], 30)[0]:
+            raise RuntimeError("no response within 30 s")
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, fd)  # the socket goes with its last fd, no close() names it
+        os.close(null)
+        sock.detach()
+        os.close(fd)  # /dev/null's copy: the fd number is free again
+        return {"fd": fd}
 
     def close(self):
         if self.conn:

@@ -1,8 +1,10 @@
 """HTTP/1.1 test server, run as its own process so sockspan can trace it by pid.
 
-    http_server.py [--host 127.0.0.1|::1] [--port 0] [--comm NAME]
+    http_server.py [--host 127.0.0.1|::1] [--port 0] [--comm NAME] [--leader-exits]
 
 Prints "listening <port>" once the socket accepts connections. Keep-alive on.
+--leader-exits: another thread serves, and the main thread ends (pthread_exit)
+when a line arrives on stdin: the process lives on without its thread group leader.
 Routes (query strings are ignored):
     GET  /status/<code>   that status, small text body with Content-Length
                           (204 and 304: no body and no Content-Length, as RFC 9110 says)
@@ -17,8 +19,10 @@ Requests with "Expect: 100-continue" get an interim 100 response first.
 The process renames itself (comm) so spans can be told apart from the client's.
 """
 import argparse
+import ctypes
 import socket
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from applib import serve_http, set_comm
@@ -105,10 +109,15 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--comm", default="it-httpd")
+    ap.add_argument("--leader-exits", action="store_true")
     args = ap.parse_args()
     set_comm(args.comm)
     cls = Server6 if ":" in args.host else Server
     srv = cls((args.host, args.port), Handler)
+    if args.leader_exits:
+        threading.Thread(target=serve_http, args=(srv,)).start()
+        sys.stdin.readline()
+        ctypes.CDLL(None).pthread_exit(None)  # ctypes lets go of the GIL first
     return serve_http(srv)
 
 

@@ -2,24 +2,30 @@
 import json
 import subprocess
 
-from .procs import STEP_TIMEOUT, CommandedProc, child_env, python_app
+from .procs import STEP_TIMEOUT, CommandedProc, child_env, python_app, thread_state, wait_until
 
 SERVER_COMM = "it-httpd"
 CLIENT_COMM = "it-client"
 
 
 class PyServer:
-    """apps/http_server.py in its own process; .pid, .host, .port, .url(path)."""
+    """apps/http_server.py in its own process; .pid, .host, .port, .url(path).
+    port: 0 for any free one; leader_exits: see the app's --leader-exits."""
 
-    def __init__(self, host="127.0.0.1"):
+    def __init__(self, host="127.0.0.1", port=0, leader_exits=False):
         self.host = host
-        self.proc = python_app("http_server.py", "--host", host, "--comm", SERVER_COMM,
-                               name=f"http_server[{host}]")
+        self.proc = python_app("http_server.py", "--host", host, "--port", str(port), "--comm", SERVER_COMM,
+                               *(["--leader-exits"] if leader_exits else []), name=f"http_server[{host}]")
         self.pid = self.proc.pid
         line = self.proc.readline()
         if not line.startswith("listening "):
             raise AssertionError(f"http_server printed {line!r} instead of 'listening <port>'")
         self.port = int(line.split()[1])
+
+    def end_leader(self):
+        """With leader_exits: its main thread ends now (once this returns, it has)."""
+        self.proc.send_line("")
+        wait_until(lambda: thread_state(self.pid) == "Z", STEP_TIMEOUT, "the main thread to end")
 
     def url(self, path):
         h = f"[{self.host}]" if ":" in self.host else self.host
@@ -36,8 +42,11 @@ class Driver(CommandedProc):
         super().__init__(python_app("http_driver.py", "--comm", CLIENT_COMM, name="http_driver"), "ready")
 
     def connect(self, host, port):
-        """Open the keep-alive connection; returns the client's local (ephemeral) port."""
-        return self._call(op="connect", host=host, port=port)["lport"]
+        """Open the keep-alive connection; returns the client's local (ephemeral) port.
+        Its fd number is then .fd."""
+        reply = self._call(op="connect", host=host, port=port)
+        self.fd = reply["fd"]
+        return reply["lport"]
 
     def requests(self, reqs):
         """reqs: [(method, path) or (method, path, body_size)]; all on the one keep-alive connection.
@@ -77,6 +86,11 @@ class Driver(CommandedProc):
         reply = self._call(op="pipeline", host=host, port=port, reqs=wire(reqs), piece=piece, iov=iov,
                            after_first=wire(after_first), after_all=wire(after_all))
         return reply["lport"], reply["results"]
+
+    def abandon(self, method, path):
+        """Send that request on the keep-alive connection, then drop the socket with its
+        response unread and no close() of it (see the app); returns its fd number."""
+        return self._call(op="abandon", method=method, path=path)["fd"]
 
     def close(self):
         self._call(op="close")

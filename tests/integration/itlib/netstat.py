@@ -33,15 +33,26 @@ def _addr(hexaddr):
     return ip, int(port_hex, 16)
 
 
+def _sockets(pid):
+    """(local, remote, state, rx_queue) of each of pid's TCP sockets; addresses as _addr's."""
+    inodes = _socket_inodes(pid)
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            f = line.split()
+            if f[9] in inodes:
+                yield _addr(f[1]), _addr(f[2]), f[3], int(f[4].split(":")[1], 16)
+
+
 def established(pid, remote_port):
     """[(local (ip, port), remote (ip, port))] of pid's established TCP sockets to remote_port."""
-    inodes = _socket_inodes(pid)
-    conns = []
-    for table in ("tcp", "tcp6"):
-        lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
-        for line in lines:
-            f = line.split()
-            local, remote, state, inode = f[1], f[2], f[3], f[9]
-            if inode in inodes and state == ESTABLISHED and _addr(remote)[1] == remote_port:
-                conns.append((_addr(local), _addr(remote)))
-    return sorted(conns)
+    return sorted((local, remote) for local, remote, state, _ in _sockets(pid)
+                  if state == ESTABLISHED and remote[1] == remote_port)
+
+
+def unread(pid, remote_port):
+    """Bytes waiting in the receive queue of pid's established TCP socket to remote_port
+    (None: it has none), so a test knows when a server has read what it was sent."""
+    for _, remote, state, rx in _sockets(pid):
+        if state == ESTABLISHED and remote[1] == remote_port:
+            return rx
+    return None

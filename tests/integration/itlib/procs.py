@@ -82,6 +82,12 @@ def children_of(ppid):
     return sorted(pids)
 
 
+def thread_state(tid):
+    """The state letter of a thread (R, S, Z...) from /proc/TID/stat."""
+    stat = Path(f"/proc/{tid}/stat").read_text()
+    return stat[stat.rindex(")") + 2:].split()[0]
+
+
 def comm_of(pid):
     return Path(f"/proc/{pid}/comm").read_text().strip()
 
@@ -182,6 +188,22 @@ class Proc:
                     pass
 
 
+class Started:
+    """`with obj:` for objects with start(), stop() and abort(): start() on entry; on exit
+    stop() (which checks what the block did), or after a failure abort(), which only
+    makes sure nothing is left running."""
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.stop()
+        else:
+            self.abort()
+        return False
+
+
 class CommandedProc:
     """A helper process that acts only on JSON command lines (apps/applib.py's
     serve_commands, the collector): _call sends one and returns its JSON reply;
@@ -219,3 +241,25 @@ def python_app(script, *args, name=None):
 def log(msg):
     """Progress note that pytest shows with the test's captured output on failure."""
     print(msg, file=sys.stdout, flush=True)
+
+
+def with_pid(pid, make, attempts=50):
+    """make() until what it starts gets this pid (the kernel hands out ns_last_pid + 1);
+    what got another pid is stopped."""
+    for _ in range(attempts):
+        Path("/proc/sys/kernel/ns_last_pid").write_text(str(pid - 1))
+        p = make()
+        if p.pid == pid:
+            return p
+        p.stop()
+    raise AssertionError(f"could not start a process with pid {pid} in {attempts} tries")
+
+
+def handles_signal(pid, sig):
+    """Does pid have a handler for sig (SigCgt in /proc/PID/status)?"""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            cgt = next(line for line in f if line.startswith("SigCgt:"))
+    except (OSError, StopIteration):
+        return False
+    return bool(int(cgt.split()[1], 16) >> (sig - 1) & 1)

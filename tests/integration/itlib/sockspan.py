@@ -15,7 +15,7 @@ import re
 import signal
 from pathlib import Path
 
-from .procs import STEP_TIMEOUT, Proc, log, wait_until
+from .procs import STEP_TIMEOUT, Proc, Started, log, wait_until
 from .zipkin import REPO, schema_errors
 
 BIN = Path(os.environ.get("SOCKSPAN_BIN", REPO / "build" / "sockspan"))
@@ -47,7 +47,7 @@ def run_cli(*args, timeout=STEP_TIMEOUT, wrap=()):
 PIDNS = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc"]
 
 
-class Sockspan:
+class Sockspan(Started):
     """One sockspan run. output: "file" (-o tmpfile, default), "stdout" (-o -) or "text" (no -o).
     pidns: run it in a pid namespace of its own (unshare, which does not forward signals:
     they go to its child)."""
@@ -75,9 +75,14 @@ class Sockspan:
             pid = int(children[0])
         os.kill(pid, sig)
 
-    def start(self):
+    def launch(self):
+        """Start the process and return at once (start() also waits for 'ready')."""
         self.proc = Proc(self.argv(), "sockspan", stdin=False)
         log(f"started {' '.join(map(str, self.argv()))} (pid {self.proc.pid})")
+        return self
+
+    def start(self):
+        self.launch()
 
         def ready():
             if any(READY.search(line) for line in list(self.proc.err.transcript)):
@@ -119,17 +124,10 @@ class Sockspan:
             f"{json.dumps(s)}\n    -> {e}" for s, e in bad[:5])
         return self
 
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is None:
-            self.stop()
-        else:
-            # The block already failed: just make sure nothing stays attached.
-            self.proc.stop(signal.SIGINT)
-            log(f"---- sockspan stderr ----\n{self.stderr()}")
-        return False
+    def abort(self):
+        """The block failed: only make sure nothing stays attached."""
+        self.proc.stop(signal.SIGINT)
+        log(f"---- sockspan stderr ----\n{self.stderr()}")
 
 
 def parse_span_line(line, lineno):

@@ -18,7 +18,7 @@ import subprocess
 import termios
 import threading
 
-from .procs import STEP_TIMEOUT, _LinePump, child_env, log, wait_until
+from .procs import STEP_TIMEOUT, Started, _LinePump, child_env, log, wait_until
 from .sockspan import BIN, HOOKS, READY, require_binary
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -30,7 +30,7 @@ SPAN = re.compile(r"^(?P<mark>[! ]) *\+(?P<off>[0-9.]+(?:µs|ms|s|h)) (?P<label>
 LABEL = re.compile(r"^(?P<indent> *)(?P<service>\S+) (?P<kind>CLIENT|SERVER) (?P<name>.+?) *$")
 
 
-class PtySockspan:
+class PtySockspan(Started):
     """build/sockspan with stdout on a pseudo-terminal of cols x rows; stderr on a pipe."""
 
     def __init__(self, args, cols=120, rows=50, env=None):
@@ -105,16 +105,10 @@ class PtySockspan:
         assert self.rc == 0, f"sockspan exited with {self.rc}. stderr:\n{self.err.text()}"
         return self
 
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is None:
-            self.stop()
-        elif self.popen.poll() is None:
+    def abort(self):
+        if self.popen.poll() is None:
             self.popen.kill()
             self.popen.wait()
-        return False
 
 
 def parse_blocks(text):
