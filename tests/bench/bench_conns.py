@@ -119,7 +119,11 @@ def main():
     ss = subprocess.Popen([BIN, "-p", str(server.pid), "-o", "/dev/null", "--metrics", str(metrics_port)],
                           stderr=subprocess.PIPE, text=True)
     try:
-        if "ready" not in ss.stderr.readline():
+        # Lines may come first (the capabilities kept after attach, libbpf's warnings).
+        line = " "
+        while line and "ready" not in line:
+            line = ss.stderr.readline()
+        if not line:
             raise SystemExit("sockspan did not start")
         time.sleep(1)
         mem = Memory(ss.pid, metrics_port)
