@@ -453,7 +453,8 @@ static __always_inline int sock_op(void *ctx, struct sock *sk, int ret, int flag
 			flag_h2(sk);
 		return 0;
 	}
-	walk_begin(w, ret, bpf_sk_storage_get(&sock_h2, sk, NULL, 0));
+	/* The socket's flag matters only for calls longer than max_payload. */
+	walk_begin(w, ret, ret >= max_payload && bpf_sk_storage_get(&sock_h2, sk, NULL, 0));
 	bpf_tail_call(ctx, &sock_emitter, 0);
 	return 0;
 }
