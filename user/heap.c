@@ -26,12 +26,21 @@ extern void *__libc_valloc(size_t n);
 extern void *__libc_pvalloc(size_t n);
 
 /* Process-wide like the allocator it counts; every thread allocates. */
-static _Atomic size_t in_use;
+static _Atomic size_t in_use, peak;
 
 static void *counted(void *p)
 {
-	if (p)
-		atomic_fetch_add_explicit(&in_use, malloc_usable_size(p), memory_order_relaxed);
+	size_t n, high;
+
+	if (!p)
+		return p;
+	n = malloc_usable_size(p);
+	n += atomic_fetch_add_explicit(&in_use, n, memory_order_relaxed);
+	/* A new high is rare: one load in the common case. */
+	high = atomic_load_explicit(&peak, memory_order_relaxed);
+	while (n > high && !atomic_compare_exchange_weak_explicit(&peak, &high, n, memory_order_relaxed,
+								   memory_order_relaxed))
+		;
 	return p;
 }
 
@@ -44,6 +53,16 @@ static void uncount(void *p)
 size_t heap_in_use(void)
 {
 	return atomic_load_explicit(&in_use, memory_order_relaxed);
+}
+
+size_t heap_peak(void)
+{
+	return atomic_load_explicit(&peak, memory_order_relaxed);
+}
+
+void heap_peak_reset(void)
+{
+	atomic_store_explicit(&peak, heap_in_use(), memory_order_relaxed);
 }
 
 void *malloc(size_t n)

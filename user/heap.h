@@ -7,5 +7,9 @@
 /* Usable bytes of every block malloc and its kin handed out and that are not
  * freed yet: what mallinfo2's uordblks + hblkhd say, without its walk. */
 size_t heap_in_use(void);
+/* The most heap_in_use() has been since the last heap_peak_reset() (which
+ * starts it again from the heap in use). */
+size_t heap_peak(void);
+void heap_peak_reset(void);
 
 #endif

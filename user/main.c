@@ -18,10 +18,10 @@
 #include "export/metrics_server.h"
 #include "export/span_output.h"
 #include "export/zipkin_exporter.h"
+#include "heap.h"
 #include "meta/k8s_client.h"
 #include "meta/k8s_meta.h"
 #include "meta/traced_cgroups.h"
-#include "heap.h"
 #include "options.h"
 #include "pipeline.h"
 #include "report.h"
@@ -343,7 +343,7 @@ int main(int argc, char **argv)
 	struct raw_dump *raw = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t start_ns, last_sync_ns;
-	size_t heap, heap_peak = 0;
+	size_t heap;
 	struct report_mark mark = {};
 	char err[512];
 	int ret = 1, r;
@@ -453,8 +453,6 @@ int main(int argc, char **argv)
 		now = clock_mono_now_ns();
 		pipeline_tick(&pipe, now);
 		heap = heap_in_use();
-		if (heap > heap_peak)
-			heap_peak = heap;
 		if (out.f)
 			span_output_flush(&out);
 		if (lines.f)
@@ -479,9 +477,9 @@ int main(int argc, char **argv)
 			 * system after a burst, not kept by the allocator; not
 			 * under steady load, whose freed memory is reused at once
 			 * (trimming it would cost a page fault per page again). */
-			if (heap_peak > heap + TRIM_SLACK_BYTES) {
+			if (heap_peak() > heap + TRIM_SLACK_BYTES) {
 				malloc_trim(0);
-				heap_peak = heap;
+				heap_peak_reset();
 			}
 			last_sync_ns = now;
 		}
