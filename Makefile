@@ -154,11 +154,13 @@ integration: $(BUILD)/sockspan
 
 # The capture through the syscall tracepoints, which kernels before 6.4 use
 # (on this one the socket hooks are the default): every protocol, sendfile,
-# connections older than the agent, and correlation.
+# connections older than the agent, correlation, and the flood of HTTP/2
+# connections dropped without close().
 integration-syscalls: $(BUILD)/sockspan
 	SOCKSPAN_HOOKS=syscalls $(PYTHON) -m pytest -v tests/integration/test_http1.py \
 		tests/integration/test_nginx.py tests/integration/test_http2.py tests/integration/test_grpc.py \
-		tests/integration/test_redis.py tests/integration/test_correlation.py
+		tests/integration/test_redis.py tests/integration/test_correlation.py \
+		tests/integration/test_hostile_flood.py
 
 bench: deps $(BUILD)/sockspan $(BENCHES)
 	$(PYTHON) tests/bench/bench_overhead.py

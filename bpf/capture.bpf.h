@@ -94,11 +94,14 @@ struct {
  * SS_MAX_CHUNKS per syscall. Inserted here when a connection starts with the
  * HTTP/2 preface (with the syscall tracepoints; the socket hooks keep that
  * flag on the socket itself, see sock_h2) and by userspace when it detects
- * such a protocol later, deleted at close (LRU for sockets closed otherwise:
- * a tracee dropping many sockets without close() can push flags out). */
+ * such a protocol later; deleted at close, and by userspace when it forgets
+ * the connection (eviction, expiry, shedding): sockets dropped without
+ * close() leave no entry behind once userspace has seen them. Twice the
+ * connections userspace tracks (PIPELINE_MAX_CONNS), for the flags set by
+ * events still in the ring; LRU only as the last resort. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, 131072);
 	__type(key, __u64);
 	__type(value, __u8);
 } full_payload SEC(".maps");

@@ -43,9 +43,9 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static void on_full_payload(void *ctx, uint64_t sock_ino)
+static void on_full_payload(void *ctx, uint64_t sock_ino, bool on)
 {
-	capture_full_payload(ctx, sock_ino);
+	capture_full_payload(ctx, sock_ino, on);
 }
 
 static void export_span(void *ctx, const struct span *s)
@@ -504,6 +504,8 @@ int main(int argc, char **argv)
 	ret = 0;
 cleanup:
 	metrics_server_stop(metrics);
+	if (pipe.tracker)
+		conn_tracker_on_full_payload(pipe.tracker, NULL, NULL);
 	capture_free(cap);
 	traced_cgroups_free(traced);
 	zipkin_exporter_free(exporter);

@@ -13,7 +13,8 @@
 #include "stats.h"
 #include "trace/tracer.h"
 
-/* Connections tracked at once; beyond it the least recently active is evicted. */
+/* Connections tracked at once; beyond it the least recently active is evicted.
+ * The kernel's full_payload map (bpf/capture.bpf.h) holds twice as many. */
 #define PIPELINE_MAX_CONNS 65536
 /* Exchanges in flight at once (~200 bytes each): real traffic has far
  * fewer; beyond it new ones get no span, counted as untracked. */

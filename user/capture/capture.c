@@ -243,13 +243,16 @@ int capture_drain(struct capture *c)
 	return ring_buffer__consume(c->rb);
 }
 
-void capture_full_payload(struct capture *c, uint64_t sock_ino)
+void capture_full_payload(struct capture *c, uint64_t sock_ino, bool on)
 {
 	uint8_t one = 1;
 
 	/* Best effort: on failure the connection keeps its per-syscall cap. */
-	bpf_map__update_elem(c->skel->maps.full_payload, &sock_ino, sizeof(sock_ino), &one, sizeof(one),
-			     BPF_ANY);
+	if (on)
+		bpf_map__update_elem(c->skel->maps.full_payload, &sock_ino, sizeof(sock_ino), &one, sizeof(one),
+				     BPF_ANY);
+	else
+		bpf_map__delete_elem(c->skel->maps.full_payload, &sock_ino, sizeof(sock_ino), 0);
 }
 
 int capture_set_cgroups(struct capture *c, const uint64_t *ids, size_t n)

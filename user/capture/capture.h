@@ -45,8 +45,9 @@ int capture_poll(struct capture *c, int timeout_ms);
 /* Delivers every event already in the ring buffer without waiting. */
 int capture_drain(struct capture *c);
 /* From now on, copy every byte the socket with this inode moves (in events
- * of max_payload bytes, up to SS_MAX_CHUNKS per syscall). */
-void capture_full_payload(struct capture *c, uint64_t sock_ino);
+ * of max_payload bytes, up to SS_MAX_CHUNKS per syscall), or (off) only the
+ * first max_payload bytes of each call again. */
+void capture_full_payload(struct capture *c, uint64_t sock_ino, bool on);
 /* From now on, trace processes in these cgroups only (ids sorted, at most
  * the 4096 the kernel map holds): the filter's cgroups become these. Only
  * with a capture made with cgroups. Returns 0, or -1 with errno. */

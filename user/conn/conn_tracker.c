@@ -24,7 +24,10 @@ void conn_tracker_on_full_payload(struct conn_tracker *t, conn_tracker_full_payl
 
 static void release(struct conn *c, void *ctx)
 {
-	(void)ctx;
+	struct conn_tracker *t = ctx;
+
+	if (c->full_payload_asked && t->full_payload)
+		t->full_payload(t->full_payload_ctx, c->key.sock_ino, false);
 	if (c->proto)
 		c->proto->state_free(c->proto_state);
 }
@@ -38,7 +41,7 @@ struct conn_tracker *conn_tracker_new(const struct conn_tracker_opts *o)
 	t->protocols = o->protocols;
 	t->env = o->env;
 	t->stats = o->stats;
-	t->conns = conn_table_new(o->max_conns, release, NULL, o->stats);
+	t->conns = conn_table_new(o->max_conns, release, t, o->stats);
 	if (!t->conns) {
 		free(t);
 		return NULL;
@@ -145,7 +148,7 @@ static void parse(struct conn_tracker *t, struct conn *c, enum ss_dir dir, uint6
 	}
 	/* After detection, or a switch (HTTP/1.1 Upgrade: h2c). */
 	if (c->proto && c->proto->full_payload && !c->full_payload_asked && t->full_payload) {
-		t->full_payload(t->full_payload_ctx, c->key.sock_ino);
+		t->full_payload(t->full_payload_ctx, c->key.sock_ino, true);
 		c->full_payload_asked = true;
 	}
 }

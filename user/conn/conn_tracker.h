@@ -31,9 +31,14 @@ struct conn_tracker_opts {
 struct conn_tracker *conn_tracker_new(const struct conn_tracker_opts *o);
 /* Frees every connection without finishing what is in flight. */
 void conn_tracker_free(struct conn_tracker *t);
-/* Asks the kernel to copy every byte of the socket with this inode. */
-typedef void (*conn_tracker_full_payload_fn)(void *ctx, uint64_t sock_ino);
-/* Called once per connection whose protocol needs every byte (proto_ops.full_payload). */
+/* Asks the kernel to copy every byte of the socket with this inode (on), or
+ * no longer (off). */
+typedef void (*conn_tracker_full_payload_fn)(void *ctx, uint64_t sock_ino, bool on);
+/* Called on once per connection whose protocol needs every byte
+ * (proto_ops.full_payload), off when that connection leaves the table for any
+ * reason: the kernel's flags then never outnumber the connections tracked,
+ * and the table's fair eviction protects them from a flood of connections
+ * dropped without close(). NULL fn: none. */
 void conn_tracker_on_full_payload(struct conn_tracker *t, conn_tracker_full_payload_fn fn, void *ctx);
 /* Handles one capture event; payload holds ev->cap_len bytes. */
 void conn_tracker_event(struct conn_tracker *t, const struct ss_event *ev, const uint8_t *payload);

@@ -1,9 +1,11 @@
 """A hostile tracee for the kernel's per-socket flags: on command, opens N loopback
-connections (to its own listener, in a thread), writes the HTTP/2 client preface on
-each (which asks the capture to copy every byte of that socket) and drops the socket
-with dup2, not close, so no close() tells the capture it is gone.
+connections (to its own listener, in a thread), starts each as HTTP/2 (which asks the
+capture to copy every byte of that socket) and drops the socket with dup2, not close,
+so no close() tells the capture it is gone. start "preface": the client preface, which
+the kernel flags itself; "frames": an empty SETTINGS frame and no preface, which only
+sockspan's userspace recognizes (as it does connections it joins mid-stream).
 
-    {"op": "flood", "n": N} -> {"sockets": N}
+    {"op": "flood", "n": N, "start": "preface" | "frames"} -> {"sockets": N}
 """
 import os
 import socket
@@ -12,7 +14,7 @@ import threading
 
 from applib import serve_commands, set_comm
 
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+STARTS = {"preface": b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "frames": bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])}
 
 
 class Flood:
@@ -34,10 +36,11 @@ class Flood:
             conn, _ = self.listener.accept()
             self._drop(conn)
 
-    def flood(self, n):
+    def flood(self, n, start="preface"):
+        first = STARTS[start]
         for _ in range(n):
             s = socket.create_connection(self.listener.getsockname())
-            s.sendall(PREFACE)
+            s.sendall(first)
             self._drop(s)
         return {"sockets": n}
 
