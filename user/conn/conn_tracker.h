@@ -34,9 +34,9 @@ void conn_tracker_free(struct conn_tracker *t);
 /* Asks the kernel to copy every byte of the socket with this inode (on), or
  * no longer (off). */
 typedef void (*conn_tracker_full_payload_fn)(void *ctx, uint64_t sock_ino, bool on);
-/* Called on once per connection whose protocol needs every byte
- * (proto_ops.full_payload), off when that connection leaves the table for any
- * reason: the kernel's flags then never outnumber the connections tracked,
+/* fn(on = true) once per connection whose protocol needs every byte
+ * (proto_ops.full_payload); fn(on = false) when that connection leaves the
+ * table for any reason: the kernel's flags then never outnumber the connections tracked,
  * and the table's fair eviction protects them from a flood of connections
  * dropped without close(). NULL fn: none. */
 void conn_tracker_on_full_payload(struct conn_tracker *t, conn_tracker_full_payload_fn fn, void *ctx);
