@@ -149,7 +149,7 @@ fuzz: $(FUZZERS)
 	$(Q)set -e; for f in $(FUZZERS); do n=$$(basename $$f | sed 's/^fuzz_//'); \
 		mkdir -p tests/fuzz/corpus/$$n; $$f -max_total_time=$(FUZZ_SECONDS) tests/fuzz/corpus/$$n; done
 
-integration: $(BUILD)/sockspan
+integration: $(BUILD)/sockspan $(BUILD)/bench/record_events
 	$(PYTHON) -m pytest -v tests/integration
 
 # The capture through the syscall tracepoints, which kernels before 6.4 use

@@ -80,7 +80,9 @@ struct {
 } calls SEC(".maps");
 
 /* key: socket inode; value: enum ss_role. Inserted at connect/accept exit,
- * deleted at close. LRU: sockets closed by exit or dup2 age out. */
+ * deleted at close. LRU: sockets closed by exit or dup2 age out. The syscall
+ * tracepoints' only (the socket hooks keep the role on the socket, see
+ * sock_infos): the loader shrinks it, and calls, to one entry otherwise. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 262144);
@@ -93,7 +95,7 @@ struct {
  * write): every byte is copied, in events of max_payload bytes, up to
  * SS_MAX_CHUNKS per syscall. Inserted here when a connection starts with the
  * HTTP/2 preface (with the syscall tracepoints; the socket hooks keep that
- * flag on the socket itself, see sock_h2) and by userspace when it detects
+ * flag on the socket itself, see sock_infos) and by userspace when it detects
  * such a protocol later; deleted at close, and by userspace when it forgets
  * the connection (eviction, expiry, shedding): sockets dropped without
  * close() leave no entry behind once userspace has seen them. Twice the
@@ -252,10 +254,9 @@ static __always_inline int enter(int fd, __u64 ptr, __u32 cnt, __u8 kind, __u8 d
 }
 
 /* The parts of an event's header that come from the call, not the socket. */
-static __always_inline void header_call(struct ss_event *e, const struct call_args *a, __u8 type)
+static __always_inline void header_call(struct ss_event *e, const struct call_args *a, __u8 type, __u8 role)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u8 *role = bpf_map_lookup_elem(&sock_roles, &a->sock_ino);
 
 	e->ts_ns = bpf_ktime_get_ns();
 	e->cgroup_id = bpf_get_current_cgroup_id();
@@ -268,7 +269,7 @@ static __always_inline void header_call(struct ss_event *e, const struct call_ar
 	e->cap_len = 0;
 	e->type = type;
 	e->dir = a->dir;
-	e->role = role ? *role : SS_ROLE_UNKNOWN;
+	e->role = role;
 }
 
 /* Fill an event's header from a socket known only by address (the syscall
@@ -277,8 +278,9 @@ static __always_inline void fill_header(struct ss_event *e, const struct call_ar
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct sock_common *skc = &a->sk->__sk_common;
+	__u8 *role = bpf_map_lookup_elem(&sock_roles, &a->sock_ino);
 
-	header_call(e, a, type);
+	header_call(e, a, type, role ? *role : SS_ROLE_UNKNOWN);
 	e->family = BPF_CORE_READ(skc, skc_family);
 	e->lport = BPF_CORE_READ(skc, skc_num);
 	e->rport = __builtin_bswap16(BPF_CORE_READ(skc, skc_dport));

@@ -11,7 +11,10 @@
  * stashed by thread. At exit, with the real return value, the bytes are
  * copied from user memory into a ring buffer event.
  *
- * connect, accept and close are syscall tracepoints either way. kprobes and
+ * With the syscall tracepoints, connect and accept tell which end of a
+ * connection a process is, and close that the connection is over; the socket
+ * hooks learn both from TCP's state changes instead, so that no syscall
+ * tracepoint is left to slow every syscall of every process. kprobes and
  * fentry are deliberately not used: tracepoints work on kernels built without
  * CONFIG_KPROBES or with ftrace locked down. */
 #include "vmlinux.h"
@@ -61,9 +64,8 @@ static __always_inline bool note_role(struct call_args *a, long ret)
 
 #define ARG(ctx, i) ((ctx)->args[i])
 
-/* index 0: the handler every sys_exit program tail-calls: handle_exit
- * (handle_role_exit with the socket hooks); index 1: exit_emit. Set by the
- * loader after load, never changed. Sharing one handler means the exit path
+/* index 0: the handler every sys_exit program tail-calls: handle_exit;
+ * index 1: exit_emit. Set by the loader after load, never changed. Sharing one handler means the exit path
  * is verified once instead of once per syscall, which keeps load time low.
  * Plain sizes, no BTF types: the kernel refuses BTF on program arrays. */
 struct {
@@ -105,18 +107,6 @@ int handle_exit(struct trace_event_raw_sys_exit *ctx)
 	fill_header(&w->hdr, &w->a, SS_EV_DATA);
 	walk_begin(w, ctx->ret, false);
 	bpf_tail_call(ctx, &exit_handler, 1);
-	return 0;
-}
-
-/* With the socket hooks, only connect and accept are traced as syscalls:
- * their exits make no events. */
-SEC("tracepoint")
-int handle_role_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	struct call_args a;
-
-	if (unstash(&a))
-		note_role(&a, ctx->ret);
 	return 0;
 }
 
@@ -269,12 +259,14 @@ int BPF_PROG(process_exit, struct task_struct *p)
 
 #if defined(__TARGET_ARCH_x86)
 #define SYSCALL_NR(regs) ((regs)->orig_ax)
-enum { NR_read = 0, NR_write = 1, NR_readv = 19, NR_writev = 20, NR_sendfile = 40, NR_sendto = 44,
-       NR_recvfrom = 45, NR_sendmsg = 46, NR_recvmsg = 47, NR_splice = 275 };
+enum { NR_read = 0, NR_write = 1, NR_close = 3, NR_readv = 19, NR_writev = 20, NR_sendfile = 40,
+       NR_sendto = 44, NR_recvfrom = 45, NR_sendmsg = 46, NR_recvmsg = 47, NR_shutdown = 48,
+       NR_splice = 275 };
 #elif defined(__TARGET_ARCH_arm64)
 #define SYSCALL_NR(regs) ((regs)->syscallno)
-enum { NR_read = 63, NR_write = 64, NR_readv = 65, NR_writev = 66, NR_sendfile = 71, NR_splice = 76,
-       NR_sendto = 206, NR_recvfrom = 207, NR_sendmsg = 211, NR_recvmsg = 212 };
+enum { NR_close = 57, NR_read = 63, NR_write = 64, NR_readv = 65, NR_writev = 66, NR_sendfile = 71,
+       NR_splice = 76, NR_sendto = 206, NR_recvfrom = 207, NR_sendmsg = 211, NR_recvmsg = 212,
+       NR_shutdown = 210 };
 #else
 #error "syscall numbers for this architecture are missing"
 #endif
@@ -351,14 +343,38 @@ static __always_inline __u32 seq_before(struct sock *sk, int ret, __u8 dir)
 	return copied - (__u32)ret;
 }
 
+/* What sockspan keeps on a socket, freed with it: no tracee can push it out
+ * as it could an entry of an LRU map (by dropping tens of thousands of sockets
+ * without close()). Made by the first traced event on the socket, or when
+ * the connection opens. */
+struct sock_info {
+	__u64 ino;  /* the socket's inode, and */
+	__u32 tgid; /* the process, that its first traced event had: its owner */
+	__u8 role;  /* enum ss_role: set when the connection opened, so seen from its start */
+	bool h2;    /* it began with the HTTP/2 preface: copy every byte */
+	bool closed;/* its close event was sent */
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sock_info);
+} sock_infos SEC(".maps");
+
+static __always_inline struct sock_info *sock_info_new(struct sock *sk)
+{
+	return bpf_sk_storage_get(&sock_infos, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+}
+
 /* Fill an event's header from the hook's socket: the kernel hands it over
  * typed, so its fields are plain loads, not helper calls. */
-static __always_inline void sock_header(struct ss_event *e, struct sock *sk, const struct call_args *a)
+static __always_inline void sock_header(struct ss_event *e, struct sock *sk, const struct call_args *a,
+					__u8 type, __u8 role)
 {
 	struct task_struct *leader = bpf_get_current_task_btf()->group_leader;
 	struct sock_common *skc = &sk->__sk_common;
 
-	header_call(e, a, SS_EV_DATA);
+	header_call(e, a, type, role);
 	e->family = skc->skc_family;
 	e->lport = skc->skc_num;
 	e->rport = __builtin_bswap16(skc->skc_dport);
@@ -377,20 +393,23 @@ static __always_inline void sock_header(struct ss_event *e, struct sock *sk, con
 	e->comm[sizeof(e->comm) - 1] = 0;
 }
 
-/* The flag "copy every byte" of connections that began with the HTTP/2
- * preface, kept on the socket itself: freed with it, and no tracee can push
- * it out as it could an entry of the full_payload LRU map (by dropping tens
- * of thousands of flagged sockets without close()). */
-struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, __u8);
-} sock_h2 SEC(".maps");
-
 static __always_inline void flag_h2(struct sock *sk)
 {
-	bpf_sk_storage_get(&sock_h2, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	struct sock_info *si = sock_info_new(sk);
+
+	if (si)
+		si->h2 = true;
+}
+
+/* The inode userspace knows the socket by; false once it has none. */
+static __always_inline bool sock_ino(struct sock *sk, __u64 *ino)
+{
+	struct socket *sock = sk->sk_socket;
+
+	if (!sock || !sock->file)
+		return false;
+	*ino = sock->file->f_inode->i_ino;
+	return true;
 }
 
 /* Most calls are one event: a read or write of one buffer that fits
@@ -421,8 +440,8 @@ static __always_inline bool sock_one_event(struct call_walk *w, __u64 ret)
 /* The filter, in the hook: what an untraced process pays. */
 static __always_inline int sock_op(void *ctx, struct sock *sk, int ret, int flags, __u8 dir)
 {
+	struct sock_info *si;
 	struct call_walk *w;
-	struct socket *sock;
 	__u16 family;
 
 	/* A peek leaves the bytes in the socket: they are captured when really read. */
@@ -434,27 +453,36 @@ static __always_inline int sock_op(void *ctx, struct sock *sk, int ret, int flag
 	if ((family != AF_INET && family != AF_INET6) || sk->sk_protocol != IPPROTO_TCP ||
 	    sk->sk_type != SOCK_STREAM)
 		return 0;
-	sock = sk->sk_socket;
 	w = walk_slot();
-	if (!sock || !sock->file || !w)
+	if (!w)
 		return 0;
 	__builtin_memset(&w->a, 0, sizeof(w->a));
-	w->a.sock_ino = sock->file->f_inode->i_ino;
+	if (!sock_ino(sk, &w->a.sock_ino))
+		return 0;
+	si = sock_info_new(sk);
+	if (si && !si->tgid) {
+		si->ino = w->a.sock_ino;
+		si->tgid = bpf_get_current_pid_tgid() >> 32;
+	}
+	/* Bytes after a close sent early (see sock_state) start the connection
+	 * again for userspace: it needs another close. */
+	if (si && si->closed)
+		si->closed = false;
 	w->a.sk = sk;
 	w->a.dir = dir;
 	w->a.seq = seq_before(sk, ret, dir);
 	/* Here, not in sock_emit: its branches would multiply the states the
 	 * verifier walks through the copy path there. */
 	syscall_args(&w->a);
-	sock_header(&w->hdr, sk, &w->a);
+	sock_header(&w->hdr, sk, &w->a, SS_EV_DATA, si ? si->role : SS_ROLE_UNKNOWN);
 	w->h2_start = false;
 	if (sock_one_event(w, ret)) {
-		if (w->h2_start)
-			flag_h2(sk);
+		if (w->h2_start && si)
+			si->h2 = true;
 		return 0;
 	}
 	/* The socket's flag matters only for calls longer than max_payload. */
-	walk_begin(w, ret, ret >= max_payload && bpf_sk_storage_get(&sock_h2, sk, NULL, 0));
+	walk_begin(w, ret, ret >= max_payload && si && si->h2);
 	bpf_tail_call(ctx, &sock_emitter, 0);
 	return 0;
 }
@@ -489,5 +517,127 @@ int BPF_PROG(sock_emit, struct sock *sk)
 	}
 	if (more)
 		bpf_tail_call(ctx, &sock_emitter, 0);
+	return 0;
+}
+
+/* ---- Roles and closes from TCP's state changes (with the socket hooks) ----
+ *
+ * These fire a few times per connection, not per syscall: they replace the
+ * connect, accept and close syscall tracepoints, whose mere presence sends
+ * every syscall of every process through the kernel's slow path. */
+
+#define SHUTDOWN_MASK 3
+
+static __always_inline void set_sock_role(struct sock *sk, __u8 role)
+{
+	struct sock_info *si = sock_info_new(sk);
+
+	if (si)
+		si->role = role;
+}
+
+/* The cgroup the socket was made in (an accepted one inherits its
+ * listener's): the filter for what happens outside the owner's context. */
+static __always_inline bool sock_cgroup_traced(struct sock *sk)
+{
+	__u64 cg;
+
+	if (!bpf_core_field_exists(sk->sk_cgrp_data))
+		return true;
+	cg = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
+	return bpf_map_lookup_elem(&traced_cgroups, &cg) != NULL;
+}
+
+/* The fd a close() or shutdown() in progress names, or -1. */
+static __always_inline int closing_fd(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs;
+	long nr;
+
+	if (task->flags & (PF_KTHREAD | PF_IO_WORKER))
+		return -1;
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	nr = SYSCALL_NR(regs);
+	return nr == NR_close || nr == NR_shutdown ? PT_REGS_PARM1_SYSCALL(regs) : -1;
+}
+
+/* The connection is over for the socket's owner, once. This may run in any
+ * task (a softirq's): what is not the owner's is left out. Built on the
+ * stack, not in the CPU's scratch buffer, which a socket hook this
+ * interrupted may be filling. */
+static __always_inline void emit_close(struct sock *sk)
+{
+	struct sock_info *si = bpf_sk_storage_get(&sock_infos, sk, NULL, 0);
+	struct call_args a = { .dir = SS_DIR_EGRESS, .fd = -1 };
+	struct ss_event e;
+
+	if (!si || !si->tgid || si->closed)
+		return;
+	si->closed = true;
+	a.sock_ino = si->ino;
+	if (bpf_get_current_pid_tgid() >> 32 == si->tgid)
+		a.fd = closing_fd();
+	sock_header(&e, sk, &a, SS_EV_CLOSE, si->role);
+	if (e.tgid != si->tgid) {
+		e.tgid = si->tgid;
+		e.tid = 0;
+		e.cgroup_id = 0;
+		__builtin_memset(e.comm, 0, sizeof(e.comm));
+	}
+	if (bpf_ringbuf_output(&events, &e, sizeof(e), wakeup_flags()))
+		count(SS_CNT_RINGBUF_LOST, 1);
+	else
+		count(SS_CNT_EVENTS, 1);
+}
+
+static __always_inline bool nothing_to_read(struct sock *sk)
+{
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+
+	return tp && tp->rcv_nxt - tp->copied_seq <= 1;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(sock_state, struct sock *sk, int oldstate, int newstate)
+{
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	/* connect(), in the connecting task. */
+	if (newstate == TCP_SYN_SENT) {
+		if (is_traced(bpf_get_current_pid_tgid() >> 32))
+			set_sock_role(sk, SS_ROLE_CLIENT);
+		return 0;
+	}
+	/* The handshake's last ACK, in a softirq before accept(): the task it
+	 * interrupted is no one's, so only the cgroup filter applies, through
+	 * the socket's cgroup. With --pid alone, every accepted connection of
+	 * the node gets its few bytes of storage. */
+	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED) {
+		if (!filter_cgroup || sock_cgroup_traced(sk))
+			set_sock_role(sk, SS_ROLE_SERVER);
+		return 0;
+	}
+	/* The last close() of the socket, or its last fd dropped by dup2() or
+	 * exit, or a shutdown() that leaves both directions shut: tcp_close
+	 * shuts both, then moves the state on from an open one, or stores the
+	 * state it is in again. Not if bytes are left to read (a FIN counts
+	 * one), nor the moves a softirq makes once both directions are shut
+	 * while the owner still holds the socket: sock_destroy has those. */
+	if (sk->sk_shutdown == SHUTDOWN_MASK &&
+	    ((oldstate == newstate && oldstate != TCP_CLOSE) || oldstate == TCP_ESTABLISHED ||
+	     oldstate == TCP_CLOSE_WAIT || oldstate == TCP_SYN_SENT || oldstate == TCP_SYN_RECV) &&
+	    nothing_to_read(sk))
+		emit_close(sk);
+	return 0;
+}
+
+/* The socket is gone: the close of connections whose close() changed no
+ * state (reset by the peer before, or both directions already shut), late
+ * but not missed. */
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(sock_destroy, struct sock *sk)
+{
+	emit_close(sk);
 	return 0;
 }

@@ -27,7 +27,9 @@
 enum ss_event_type {
 	SS_EV_DATA = 1,  /* bytes moved by a read/write-like syscall, cap_len of them copied */
 	SS_EV_GAP = 2,   /* bytes moved by sendfile/splice: never in user memory */
-	SS_EV_CLOSE = 3, /* close() of a TCP socket */
+	SS_EV_CLOSE = 3, /* the connection is over for its process: close() of a TCP socket (with
+			  * the socket hooks, its last fd gone; when seen outside the process,
+			  * tid, cgroup_id and comm are 0 and fd -1) */
 };
 
 enum ss_dir {
@@ -37,8 +39,8 @@ enum ss_dir {
 
 enum ss_role {
 	SS_ROLE_UNKNOWN = 0, /* opened before capture started: inferred from the protocol */
-	SS_ROLE_CLIENT = 1,  /* connect() */
-	SS_ROLE_SERVER = 2,  /* accept() */
+	SS_ROLE_CLIENT = 1,  /* connect(), or the SYN sent */
+	SS_ROLE_SERVER = 2,  /* accept(), or the handshake completed by a listener */
 };
 
 /* Kernel-side counters, a per-CPU array indexed by these; userspace sums. */

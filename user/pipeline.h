@@ -24,7 +24,7 @@
  * writer is preempted after the reader woke (a few ms on a loaded node). */
 #define PIPELINE_JOIN_WAIT_NS (200ull * 1000000)
 /* A connection with no traffic for this long is forgotten (its role stays in
- * the kernel's map, so it is picked up again if it wakes). */
+ * the kernel, so it is picked up again if it wakes). */
 #define PIPELINE_CONN_IDLE_NS (300ull * 1000000000)
 /* A connection quiet for this long gives back its protocol's empty storage
  * (request queues) and fits the bytes it keeps to their buffer:

@@ -112,14 +112,27 @@ def test_a_missing_capability_is_named(caps, says):
     assert err.splitlines() == [f"sockspan: cannot load the eBPF programs: {says}"]
 
 
+UNMOUNTED_TRACEFS = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+                     'umount -l /sys/kernel/tracing && ! grep -q " tracefs " /proc/mounts && exec "$@"', "sh"]
+
+
 def test_unmounted_tracefs_without_sys_admin_is_named():
     """In a mount namespace where tracefs is not mounted, the DaemonSet's set (no
-    CAP_SYS_ADMIN) cannot mount it: sockspan says so and which capability it lacks."""
-    unmounted = ["unshare", "-m", "--propagation", "private", "sh", "-c",
-                 'umount -l /sys/kernel/tracing && ! grep -q " tracefs " /proc/mounts && exec "$@"', "sh"]
-    rc, out, err = run_cli("--duration", "1", wrap=[*unmounted, *capped(capabilities())])
+    CAP_SYS_ADMIN) cannot mount it for the syscall tracepoints: sockspan says so and
+    which capability it lacks."""
+    rc, out, err = run_cli("--hooks", "syscalls", "--duration", "1",
+                           wrap=[*UNMOUNTED_TRACEFS, *capped(capabilities())])
     assert (rc, out) == (1, ""), err
     assert err.splitlines() == [
         "sockspan: tracefs is not mounted at /sys/kernel/tracing and mounting it needs CAP_SYS_ADMIN, which "
         "sockspan does not have: mount it first (mount -t tracefs tracefs /sys/kernel/tracing; in a container, "
         "mount the host's /sys/kernel/tracing)"]
+
+
+def test_socket_hooks_need_no_tracefs():
+    """The socket hooks and TCP's state changes are BTF tracepoints: with the DaemonSet's
+    set and no tracefs, sockspan starts and runs (it never tries to mount it)."""
+    rc, out, err = run_cli("--hooks", "socket", "--duration", "1",
+                           wrap=[*UNMOUNTED_TRACEFS, *capped(capabilities())])
+    assert rc == 0, err
+    assert "ready: tracing every process on this node (socket hooks)" in err

@@ -32,13 +32,6 @@ struct capture {
 	struct self_probe probe;
 };
 
-/* The syscalls whose tracepoints carry bytes: the socket hooks replace them
- * (connect, accept and close stay syscall tracepoints in both modes). */
-static const char *const data_syscalls[] = {
-	"read", "write", "readv", "writev", "sendto", "recvfrom", "sendmsg", "recvmsg",
-	"sendmmsg", "recvmmsg", "sendfile64", "splice",
-};
-
 static bool kernel_has_sock_hooks(void)
 {
 	struct btf *btf = btf__load_vmlinux_btf();
@@ -49,15 +42,12 @@ static bool kernel_has_sock_hooks(void)
 	return ok;
 }
 
-static bool is_data_syscall_prog(const char *name)
+/* The syscall tracepoints' programs: sys_enter_*, sys_exit_* and the
+ * handlers they tail-call. The socket hooks' are sock_*. */
+static bool is_syscall_prog(const char *name)
 {
-	const char *call = strncmp(name, "sys_enter_", 10) == 0 ? name + 10
-			   : strncmp(name, "sys_exit_", 9) == 0 ? name + 9 : NULL;
-
-	for (size_t i = 0; call && i < sizeof(data_syscalls) / sizeof(data_syscalls[0]); i++)
-		if (strcmp(call, data_syscalls[i]) == 0)
-			return true;
-	return false;
+	return strncmp(name, "sys_", 4) == 0 || strcmp(name, "handle_exit") == 0 ||
+	       strcmp(name, "exit_emit") == 0;
 }
 
 /* Loads only the programs of the chosen hooks. */
@@ -74,16 +64,18 @@ static int choose_hooks(struct capture *c, enum capture_hooks want, char *err, s
 	c->hooks = want == CAPTURE_HOOKS_SYSCALLS || !sock ? CAPTURE_HOOKS_SYSCALLS : CAPTURE_HOOKS_SOCKET;
 	bpf_object__for_each_program(p, c->skel->obj) {
 		const char *name = bpf_program__name(p);
-		bool is_sock = strncmp(name, "sock_", 5) == 0;
 
-		bool is_exit_copy = strcmp(name, "handle_exit") == 0 || strcmp(name, "exit_emit") == 0;
-
-		if (c->hooks == CAPTURE_HOOKS_SOCKET ? is_data_syscall_prog(name) || is_exit_copy
-						     : is_sock || strcmp(name, "handle_role_exit") == 0)
+		if (c->hooks == CAPTURE_HOOKS_SOCKET ? is_syscall_prog(name) : strncmp(name, "sock_", 5) == 0)
 			bpf_program__set_autoload(p, false);
 	}
 	/* Only tail-called. */
 	bpf_program__set_autoattach(c->skel->progs.sock_emit, false);
+	/* The syscall tracepoints' per-thread and per-socket state: one entry
+	 * is all a map the programs loaded never use can cost. */
+	if (c->hooks == CAPTURE_HOOKS_SOCKET) {
+		bpf_map__set_max_entries(c->skel->maps.calls, 1);
+		bpf_map__set_max_entries(c->skel->maps.sock_roles, 1);
+	}
 	return 0;
 }
 
@@ -147,8 +139,6 @@ struct capture *capture_new(const struct capture_opts *o, capture_event_fn fn, v
 			 "sockspan needs a kernel built with CONFIG_DEBUG_INFO_BTF (>= 5.8)");
 		return NULL;
 	}
-	if (tracefs_ensure(err, cap))
-		return NULL;
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		snprintf(err, cap, "out of memory");
@@ -167,6 +157,9 @@ struct capture *capture_new(const struct capture_opts *o, capture_event_fn fn, v
 	c->skel->rodata->max_payload = o->max_payload;
 	c->skel->rodata->ring_bytes = o->ringbuf_bytes;
 	if (choose_hooks(c, o->hooks, err, cap))
+		goto fail;
+	/* The socket hooks are BTF tracepoints, attached without tracefs. */
+	if (c->hooks == CAPTURE_HOOKS_SYSCALLS && tracefs_ensure(err, cap))
 		goto fail;
 	/* Forgetting the pids that exit matters only when there are pids. */
 	bpf_program__set_autoload(c->skel->progs.process_exit, o->npids > 0);
@@ -188,8 +181,7 @@ struct capture *capture_new(const struct capture_opts *o, capture_event_fn fn, v
 	}
 	/* The programs that tail-call one shared handler (see the BPF side). */
 	if (c->hooks == CAPTURE_HOOKS_SOCKET
-		    ? set_tail(c->skel->maps.exit_handler, 0, c->skel->progs.handle_role_exit, "exit handler", err, cap) ||
-		      set_tail(c->skel->maps.sock_emitter, 0, c->skel->progs.sock_emit, "socket hooks' handler", err, cap)
+		    ? set_tail(c->skel->maps.sock_emitter, 0, c->skel->progs.sock_emit, "socket hooks' handler", err, cap)
 		    : set_tail(c->skel->maps.exit_handler, 0, c->skel->progs.handle_exit, "exit handler", err, cap) ||
 		      set_tail(c->skel->maps.exit_handler, 1, c->skel->progs.exit_emit, "exit events", err, cap))
 		goto fail;

@@ -9,8 +9,8 @@ from .procs import STEP_TIMEOUT
 
 # Program names of bpf/sockspan.bpf.c as the kernel keeps them (15 characters at most).
 PROG_PREFIXES = ("sys_enter_", "sys_exit_")
-PROG_NAMES = {"exit_emit", "handle_exit", "handle_role_exi", "process_exit", "sock_send", "sock_recv",
-              "sock_emit"}
+PROG_NAMES = {"exit_emit", "handle_exit", "process_exit", "sock_send", "sock_recv", "sock_emit",
+              "sock_state", "sock_destroy"}
 
 
 def bpftool(*args):
