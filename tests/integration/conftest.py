@@ -14,6 +14,7 @@ Each fixture starts its own processes and stops exactly those (by pid) at teardo
     rig                             -> itlib.chain.ChainRig: chain services and drivers in those pods
 """
 import os
+import random
 import sys
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from itlib.apps import Driver, PyServer  # noqa: E402
 from itlib.chain import ChainRig, Pods  # noqa: E402
 from itlib.grpc_apps import GrpcClient, GrpcServer  # noqa: E402
 from itlib.h2 import H2o, Nghttpd  # noqa: E402
-from itlib.kube import KubeEnv  # noqa: E402
+from itlib.kube import KubeEnv, cgroup2_root  # noqa: E402
 from itlib.nginx import Nginx  # noqa: E402
 from itlib.redis_env import RedisDriver, RedisServer  # noqa: E402
 from itlib.sockspan import Sockspan  # noqa: E402
@@ -135,3 +136,16 @@ def rig(pods, tmp_path):
     r = ChainRig(pods, tmp_path)
     yield r
     r.stop()
+
+
+@pytest.fixture
+def pod_cgroup():
+    """A kubelet-like cgroup for processes to be traced by (--cgroup); emptied and
+    removed afterwards."""
+    root = cgroup2_root()
+    path = root / f"sockspan-it-{os.getpid()}-{random.randrange(1 << 30)}"
+    path.mkdir()
+    yield path
+    for pid in path.joinpath("cgroup.procs").read_text().split():
+        root.joinpath("cgroup.procs").write_text(pid)
+    path.rmdir()

@@ -8,8 +8,6 @@ accept and close syscalls: no syscall tracepoint is attached at all, so untraced
 processes' syscalls do not take the kernel's slow path.
 """
 import gzip
-import os
-import random
 import signal
 import struct
 from pathlib import Path
@@ -17,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from itlib.bpfobjs import bpftool
-from itlib.kube import cgroup2_root
 from itlib.procs import STEP_TIMEOUT, CommandedProc, Proc, python_app, wait_until
 
 RECORD = Path(__file__).resolve().parents[2] / "build" / "bench" / "record_events"
@@ -85,18 +82,6 @@ def peers():
     yield make
     for p in started:
         p.stop()
-
-
-@pytest.fixture
-def pod_cgroup():
-    """A kubelet-like cgroup to move processes into; emptied and removed after."""
-    root = cgroup2_root()
-    pod = root / f"sockspan-it-{os.getpid()}-{random.randrange(1 << 30)}"
-    pod.mkdir()
-    yield pod
-    for pid in (pod / "cgroup.procs").read_text().split():
-        (root / "cgroup.procs").write_text(pid)
-    pod.rmdir()
 
 
 def life(events, tgid, ino):

@@ -4,7 +4,6 @@ SIGTERM under load and during the attach. Whatever happens, sockspan stays up,
 emits no span that is not a real exchange with its true status, and the spans
 after the fault are exact."""
 import os
-import random
 import re
 import signal
 import socket
@@ -15,7 +14,6 @@ import pytest
 from itlib.apps import CLIENT_COMM, SERVER_COMM, curl
 from itlib.bpfobjs import map_keys, orphan_programs
 from itlib.collector import scrape
-from itlib.kube import cgroup2_root
 from itlib.load import Load, match_server_spans
 from itlib.netstat import unread
 from itlib.procs import STEP_TIMEOUT, free_port, handles_signal, now_us, wait_until, with_pid
@@ -55,26 +53,14 @@ def kill(srv):
     srv.proc.wait()
 
 
-@pytest.fixture
-def pod():
-    """A cgroup for processes to be traced by (--cgroup), removed afterwards."""
-    root = cgroup2_root()
-    path = root / f"sockspan-it-{os.getpid()}-{random.randrange(1 << 30)}"
-    path.mkdir()
-    yield path
-    for pid in path.joinpath("cgroup.procs").read_text().split():
-        root.joinpath("cgroup.procs").write_text(pid)
-    path.rmdir()
-
-
 @pytest.mark.parametrize("cut", CUTS)
-def test_server_killed_mid_request_then_its_successor(cut, sockspan, server, driver, pod):
+def test_server_killed_mid_request_then_its_successor(cut, sockspan, server, driver, pod_cgroup):
     """A traced server SIGKILLed while a request is half read or unanswered: no span for it,
     sockspan stays up, and the server started after it on the same port in the same cgroup
     (a container restarted in its pod) gets exact spans."""
     first = server()
-    (pod / "cgroup.procs").write_text(str(first.pid))
-    with sockspan("--cgroup", pod) as ss:
+    (pod_cgroup / "cgroup.procs").write_text(str(first.pid))
+    with sockspan("--cgroup", pod_cgroup) as ss:
         t0 = now_us()
         [before] = curl(first.url("/status/201"))
         hanging = cut_request(first, cut)
@@ -82,7 +68,7 @@ def test_server_killed_mid_request_then_its_successor(cut, sockspan, server, dri
         assert hanging.recv(100) == b"", "the killed server's connection is still open"
         hanging.close()
         second = server(port=first.port)
-        (pod / "cgroup.procs").write_text(str(second.pid))
+        (pod_cgroup / "cgroup.procs").write_text(str(second.pid))
         d = driver()
         lport = d.connect(LO, second.port)
         exchanges = [("GET", "/status/200", 200), ("POST", "/echo", 200, 1000), ("GET", "/status/503", 503)]
