@@ -232,6 +232,59 @@ Test(span_zipkin_json, endpoint_fields_omitted_one_by_one)
 	expect_json(&s, HEAD_CLIENT BARE_TIME "}");
 }
 
+/* The endpoint cache changes no byte, whatever the sequence of endpoints
+ * (escaped names, too long to keep, IPv6, one omitted, an encoding cut short
+ * by a small buffer);
+ * and what it holds is what is written, until the endpoint differs. */
+Test(span_zipkin_json, endpoint_cache_same_bytes_and_used)
+{
+	static char plain[SPAN_JSON_MAX], cached[SPAN_JSON_MAX];
+	static struct span_json_cache cache;
+	struct span s;
+	int held;
+
+	for (int i = 0; i < 32; i++) {
+		size_t n;
+
+		fixed_span(&s);
+		if (i & 1)
+			s.remote.port = (uint16_t)(51234 + i);
+		if (i & 2)
+			strcpy(s.local.service_name, "a\"b\x01");
+		if (i & 4)
+			memset(&s.remote, 0, sizeof(s.remote));
+		if (i & 8)
+			set_ip(&s.local, AF_INET6, "2001:db8::1", 8080);
+		if (i & 16) /* escaped past what a slot keeps */
+			memset(s.remote.service_name, 1, 40);
+		n = span_zipkin_json(&s, plain, sizeof(plain));
+		cr_assert_eq(span_zipkin_json_cached(&s, cached, 60, &cache), 0);
+		for (int again = 0; again < 2; again++) {
+			cr_assert_eq(span_zipkin_json_cached(&s, cached, sizeof(cached), &cache), n, "%d", i);
+			cr_assert_str_eq(cached, plain);
+		}
+	}
+	fixed_span(&s);
+	span_zipkin_json_cached(&s, cached, sizeof(cached), &cache);
+	held = 0;
+	for (int i = 0; i < SPAN_JSON_CACHE_SLOTS; i++) {
+		struct span_json_endpoint *c = &cache.slot[i];
+
+		if (c->len && memcmp(&c->e, &s.local, sizeof(s.local)) == 0) {
+			strcpy(c->json, "{\"port\":1}");
+			c->len = (uint8_t)strlen(c->json);
+			held++;
+		}
+	}
+	cr_assert_eq(held, 1);
+	span_zipkin_json_cached(&s, cached, sizeof(cached), &cache);
+	cr_assert(strstr(cached, ",\"localEndpoint\":{\"port\":1},\"remoteEndpoint\":"), "%s", cached);
+	s.local.port++;
+	span_zipkin_json_cached(&s, cached, sizeof(cached), &cache);
+	cr_assert(strstr(cached, "\"localEndpoint\":{\"serviceName\":\"python3\",\"ipv4\":\"10.0.0.5\",\"port\":8081}"),
+		  "%s", cached);
+}
+
 Test(span_zipkin_json, trace_id_width_shared_and_debug)
 {
 	struct span s;
@@ -368,6 +421,11 @@ Test(span_zipkin_json, name_without_nul_and_unknown_kind)
 	expect_json(&s, want);
 }
 
+static int zipkin_line(FILE *out, const struct span *s)
+{
+	return span_format_zipkin_line(out, s, NULL);
+}
+
 Test(span_zipkin_line, one_line_and_parseable)
 {
 	struct span s;
@@ -378,7 +436,7 @@ Test(span_zipkin_line, one_line_and_parseable)
 	fixed_span(&s);
 	s.has_parent = false;
 	s.remote = (struct span_endpoint){ 0 };
-	line = capture(span_format_zipkin_line, &s, &rc);
+	line = capture(zipkin_line, &s, &rc);
 	cr_assert_eq(rc, 0);
 	cr_assert_str_eq(line,
 		"{\"traceId\":\"" TRACE_HEX "\",\"id\":\"" ID_HEX "\","
@@ -403,7 +461,7 @@ Test(span_zipkin_line, write_error_is_reported)
 	cr_assert_not_null(f);
 	setvbuf(f, NULL, _IONBF, 0);
 	fixed_span(&s);
-	cr_assert_eq(span_format_zipkin_line(f, &s), -1);
+	cr_assert_eq(span_format_zipkin_line(f, &s, NULL), -1);
 	cr_assert_lt(span_format_text(f, &s), 0);
 	fclose(f);
 }

@@ -24,7 +24,7 @@ int span_output_open(struct span_output *o, const char *path, char *err, size_t 
 void span_output_write(void *ctx, const struct span *s)
 {
 	struct span_output *o = ctx;
-	int r = o->format == SPAN_OUTPUT_TEXT ? span_format_text(o->f, s) : span_format_zipkin_line(o->f, s);
+	int r = o->format == SPAN_OUTPUT_TEXT ? span_format_text(o->f, s) : span_format_zipkin_line(o->f, s, &o->json);
 
 	if (r < 0)
 		o->write_errors++;

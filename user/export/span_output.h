@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "span/span.h"
+#include "span/span_format.h"
 
 enum span_output_format { SPAN_OUTPUT_TEXT, SPAN_OUTPUT_ZIPKIN_JSON };
 
@@ -16,6 +16,7 @@ struct span_output {
 	enum span_output_format format;
 	bool owns_file;
 	unsigned long long write_errors;
+	struct span_json_cache json; /* the endpoints written last */
 };
 
 /* path NULL: readable lines on stdout; "-": JSON on stdout; else JSON to that

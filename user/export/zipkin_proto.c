@@ -243,7 +243,7 @@ static int add_json(struct zipkin_batch *b, const struct span *s, size_t limit)
 
 	if (buf_reserve(&b->body, sep + SPAN_JSON_MAX))
 		return -1;
-	n = span_zipkin_json(s, (char *)b->body.data + b->body.len + sep, SPAN_JSON_MAX);
+	n = span_zipkin_json_cached(s, (char *)b->body.data + b->body.len + sep, SPAN_JSON_MAX, &b->json);
 	if (!n)
 		return -1;
 	if (b->nspans > 0 && zipkin_batch_size(b) + sep + n > limit)

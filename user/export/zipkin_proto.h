@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "span/span.h"
+#include "span/span_format.h"
 
 enum zipkin_encoding { ZIPKIN_JSON, ZIPKIN_PROTO3 };
 
@@ -25,6 +25,7 @@ struct zipkin_batch {
 	enum zipkin_encoding enc;
 	struct zipkin_buf body;   /* JSON: '[' and the spans, ']' added by _finish */
 	size_t nspans;
+	struct span_json_cache json; /* JSON: the endpoints written last */
 };
 
 /* Returns 0, or -1 on ENOMEM. */

@@ -235,17 +235,45 @@ static const char *endpoint_ip(const struct span_endpoint *e, char *buf, size_t 
 	return buf;
 }
 
-/* e under key, unless it has nothing to say. */
-static void put_endpoint(struct jw *w, bool *first, const char *key, const struct span_endpoint *e)
+/* The cache slot of e, or NULL. */
+static struct span_json_endpoint *cache_slot(struct span_json_cache *cache, const struct span_endpoint *e)
 {
-	char service[SPAN_SERVICE_MAX], ip_buf[INET6_ADDRSTRLEN];
-	const char *field = NULL, *ip = endpoint_ip(e, ip_buf, sizeof(ip_buf), &field);
-	size_t n = copy_field(service, sizeof(service), e->service_name, sizeof(e->service_name));
-	bool inner = true;
+	uint32_t a, b, n;
 
+	if (!cache)
+		return NULL;
+	memcpy(&a, e->addr, 4);
+	memcpy(&b, e->addr + 12, 4);
+	/* With the name: a traced peer's endpoint is also a remote one, unnamed. */
+	memcpy(&n, e->service_name, 4);
+	return &cache->slot[((e->port * 0x9e3779b1u) ^ (a * 0x85ebca6bu) ^ (b * 0xc2b2ae35u) ^ (n * 0x27d4eb2fu)) >>
+			    26];
+}
+
+/* e under key, unless it has nothing to say; from the cache when it holds e,
+ * else kept there. Endpoints are zeroed before they are filled (span_clear),
+ * so comparing whole structures is exact. */
+static void put_endpoint(struct jw *w, bool *first, const char *key, const struct span_endpoint *e,
+			 struct span_json_cache *cache)
+{
+	struct span_json_endpoint *c = cache_slot(cache, e);
+	char service[SPAN_SERVICE_MAX], ip_buf[INET6_ADDRSTRLEN];
+	const char *field = NULL, *ip;
+	size_t n;
+	bool inner = true;
+	char *start;
+
+	if (c && c->len && memcmp(&c->e, e, sizeof(*e)) == 0) {
+		put_key(w, first, key);
+		put(w, c->json, c->len);
+		return;
+	}
+	ip = endpoint_ip(e, ip_buf, sizeof(ip_buf), &field);
+	n = copy_field(service, sizeof(service), e->service_name, sizeof(e->service_name));
 	if (!n && !ip && !e->port)
 		return;
 	put_key(w, first, key);
+	start = w->p;
 	PUT(w, "{");
 	if (n) {
 		put_key(w, &inner, "serviceName");
@@ -258,6 +286,11 @@ static void put_endpoint(struct jw *w, bool *first, const char *key, const struc
 	if (e->port)
 		put_uint(w, &inner, "port", e->port);
 	PUT(w, "}");
+	if (c && !w->full && (size_t)(w->p - start) <= sizeof(c->json)) {
+		c->e = *e;
+		c->len = (uint8_t)(w->p - start);
+		memcpy(c->json, start, c->len);
+	}
 }
 
 /* Has an earlier tag this key? (the first of duplicates wins) */
@@ -301,6 +334,11 @@ static void put_tags(struct jw *w, bool *first, const struct span *s)
 
 size_t span_zipkin_json(const struct span *s, char *out, size_t cap)
 {
+	return span_zipkin_json_cached(s, out, cap, NULL);
+}
+
+size_t span_zipkin_json_cached(const struct span *s, char *out, size_t cap, struct span_json_cache *cache)
+{
 	struct jw w = { out, out + cap, cap == 0 };
 	const char *kind = span_kind_str(s->kind);
 	char name[SPAN_NAME_MAX];
@@ -332,8 +370,8 @@ size_t span_zipkin_json(const struct span *s, char *out, size_t cap)
 		put_key(&w, &first, "shared");
 		PUT(&w, "true");
 	}
-	put_endpoint(&w, &first, "localEndpoint", &s->local);
-	put_endpoint(&w, &first, "remoteEndpoint", &s->remote);
+	put_endpoint(&w, &first, "localEndpoint", &s->local, cache);
+	put_endpoint(&w, &first, "remoteEndpoint", &s->remote, cache);
 	put_tags(&w, &first, s);
 	PUT(&w, "}");
 	if (w.full)
@@ -342,10 +380,10 @@ size_t span_zipkin_json(const struct span *s, char *out, size_t cap)
 	return (size_t)(w.p - out);
 }
 
-int span_format_zipkin_line(FILE *out, const struct span *s)
+int span_format_zipkin_line(FILE *out, const struct span *s, struct span_json_cache *cache)
 {
 	static __thread char buf[SPAN_JSON_MAX];
-	size_t n = span_zipkin_json(s, buf, sizeof(buf));
+	size_t n = span_zipkin_json_cached(s, buf, sizeof(buf), cache);
 
 	if (!n)
 		return -1;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "span/span.h"
 
@@ -55,9 +56,31 @@ int span_format_text(FILE *out, const struct span *s);
 size_t span_zipkin_json(const struct span *s, char *out, size_t cap);
 
 /*
+ * The JSON of endpoints a writer wrote: the spans of a connection repeat
+ * theirs, and writing an endpoint is an eighth of a span's encoding. Slots
+ * chosen by address and port, an endpoint replacing the one there; longer
+ * fragments (escaped names) are not kept. Zeroed to start; one per writer,
+ * not shared between threads.
+ */
+#define SPAN_JSON_CACHE_SLOTS 64
+#define SPAN_JSON_CACHED_MAX 160
+struct span_json_cache {
+	struct span_json_endpoint {
+		struct span_endpoint e;
+		uint8_t len; /* of json; 0: nothing kept */
+		char json[SPAN_JSON_CACHED_MAX];
+	} slot[SPAN_JSON_CACHE_SLOTS];
+};
+
+/* span_zipkin_json, with the endpoints taken from the cache when they are
+ * the ones it holds, else written and kept there. Same bytes. */
+size_t span_zipkin_json_cached(const struct span *s, char *out, size_t cap, struct span_json_cache *cache);
+
+/*
  * Write s as one line of JSON (cJSON_PrintUnformatted of the above) and '\n'.
+ * cache: as for span_zipkin_json_cached, NULL for none.
  * Returns 0, or -1 on allocation or write failure.
  */
-int span_format_zipkin_line(FILE *out, const struct span *s);
+int span_format_zipkin_line(FILE *out, const struct span *s, struct span_json_cache *cache);
 
 #endif /* SOCKSPAN_SPAN_FORMAT_H */
