@@ -1,7 +1,8 @@
 """What tracing costs a server, measured side by side in one run.
 
 Three servers under their usual load generators, each on loopback:
-  HTTP/1   nginx (sendfile on, one worker), small page, wrk -t1 -c8
+  HTTP/1   nginx (sendfile on, one worker), small page, wrk -t1 -c8, keep-alive
+           and with a new connection per request (Connection: close)
   HTTP/2   nghttpd (h2c, prior knowledge), small file, h2load -c8 -m10
   Redis    redis-server, GET, redis-benchmark -c8, -P 1 and -P 16
 each untraced, then for each capture path (the socket hooks, where the kernel
@@ -56,13 +57,21 @@ class Http1:
         self.pid = self.server.worker_pid
         self.url = self.server.url("/small.html")
 
+    headers = []
+
     def load(self):
         """(requests, requests/s, p99 latency in ms)."""
-        out = run(["wrk", "-t1", f"-c{CONNS}", f"-d{SECONDS}s", "--latency", self.url])
+        out = run(["wrk", "-t1", f"-c{CONNS}", f"-d{SECONDS}s", "--latency", *self.headers, self.url])
         reqs = int(re.search(r"(\d+) requests in", out).group(1))
         rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
         p99 = ms(*re.search(r"\s99%\s+([\d.]+)(us|ms|s)\b", out).groups())
         return reqs, rps, p99
+
+
+class Http1Close(Http1):
+    """A new connection per request: what connections cost, traced or not."""
+    title = f"HTTP/1.1 Connection: close: nginx small page, wrk -t1 -c{CONNS}"
+    headers = ["-H", "Connection: close"]
 
 
 class Http2:
@@ -103,7 +112,8 @@ class Redis:
         return n, rps, p99
 
 
-LOADS = {"http1": Http1, "http2": Http2, "redis": lambda: Redis(1), "redis-p16": lambda: Redis(16)}
+LOADS = {"http1": Http1, "http1-close": Http1Close, "http2": Http2, "redis": lambda: Redis(1),
+         "redis-p16": lambda: Redis(16)}
 
 
 def cpu_seconds(pid):
