@@ -315,16 +315,22 @@ static __always_inline __u64 wakeup_flags(void)
 	return avail > ring_bytes / 4 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
+/* An event of size bytes into the ring buffer, counted sent or lost. */
+static __always_inline void output(void *ev, __u64 size)
+{
+	if (bpf_ringbuf_output(&events, ev, size, wakeup_flags()))
+		count(SS_CNT_RINGBUF_LOST, 1);
+	else
+		count(SS_CNT_EVENTS, 1);
+}
+
 static __always_inline void submit(struct event_buf *b)
 {
 	__u32 cap = b->ev.cap_len;
 
 	if (cap > SS_PAYLOAD_MAX)
 		cap = SS_PAYLOAD_MAX;
-	if (bpf_ringbuf_output(&events, b, sizeof(b->ev) + cap, wakeup_flags()))
-		count(SS_CNT_RINGBUF_LOST, 1);
-	else
-		count(SS_CNT_EVENTS, 1);
+	output(b, sizeof(b->ev) + cap);
 	if (b->ev.type == SS_EV_DATA && b->ev.len > cap)
 		count(SS_CNT_TRUNCATED_BYTES, b->ev.len - cap);
 }

@@ -346,10 +346,7 @@ static __always_inline void emit_close(struct sock *sk)
 		e.cgroup_id = 0;
 		__builtin_memset(e.comm, 0, sizeof(e.comm));
 	}
-	if (bpf_ringbuf_output(&events, &e, sizeof(e), wakeup_flags()))
-		count(SS_CNT_RINGBUF_LOST, 1);
-	else
-		count(SS_CNT_EVENTS, 1);
+	output(&e, sizeof(e));
 }
 
 static __always_inline bool nothing_to_read(struct sock *sk)
