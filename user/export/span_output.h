@@ -16,7 +16,7 @@ struct span_output {
 	enum span_output_format format;
 	bool owns_file;
 	unsigned long long write_errors;
-	struct span_json_cache json; /* the endpoints written last */
+	struct span_json_cache json; /* endpoints' JSON already written */
 };
 
 /* path NULL: readable lines on stdout; "-": JSON on stdout; else JSON to that

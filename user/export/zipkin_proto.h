@@ -25,7 +25,7 @@ struct zipkin_batch {
 	enum zipkin_encoding enc;
 	struct zipkin_buf body;   /* JSON: '[' and the spans, ']' added by _finish */
 	size_t nspans;
-	struct span_json_cache json; /* JSON: the endpoints written last */
+	struct span_json_cache json; /* JSON: endpoints' JSON already written */
 };
 
 /* Returns 0, or -1 on ENOMEM. */
