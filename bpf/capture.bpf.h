@@ -254,12 +254,13 @@ static __always_inline int enter(int fd, __u64 ptr, __u32 cnt, __u8 kind, __u8 d
 }
 
 /* The parts of an event's header that come from the call, not the socket. */
-static __always_inline void header_call(struct ss_event *e, const struct call_args *a, __u8 type, __u8 role)
+static __always_inline void header_call(struct ss_event *e, const struct call_args *a, __u8 type, __u8 role,
+					__u64 cgroup_id)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
 	e->ts_ns = bpf_ktime_get_ns();
-	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->cgroup_id = cgroup_id;
 	e->sock_ino = a->sock_ino;
 	e->tgid = id >> 32;
 	e->tid = (__u32)id;
@@ -280,7 +281,7 @@ static __always_inline void fill_header(struct ss_event *e, const struct call_ar
 	struct sock_common *skc = &a->sk->__sk_common;
 	__u8 *role = bpf_map_lookup_elem(&sock_roles, &a->sock_ino);
 
-	header_call(e, a, type, role ? *role : SS_ROLE_UNKNOWN);
+	header_call(e, a, type, role ? *role : SS_ROLE_UNKNOWN, bpf_get_current_cgroup_id());
 	e->family = BPF_CORE_READ(skc, skc_family);
 	e->lport = BPF_CORE_READ(skc, skc_num);
 	e->rport = __builtin_bswap16(BPF_CORE_READ(skc, skc_dport));
@@ -326,7 +327,9 @@ static __always_inline void output(void *ev, __u64 size)
 
 static __always_inline void submit(struct event_buf *b)
 {
-	__u32 cap = b->ev.cap_len;
+	/* Loaded again, not taken from the register that built it: the bound
+	 * below must be on the value the verifier sees reach the output. */
+	__u64 cap = *(volatile __u32 *)&b->ev.cap_len;
 
 	if (cap > SS_PAYLOAD_MAX)
 		cap = SS_PAYLOAD_MAX;

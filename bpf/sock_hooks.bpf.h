@@ -110,6 +110,7 @@ static __always_inline __u32 seq_before(struct sock *sk, int ret, __u8 dir)
  * the connection opens. */
 struct sock_info {
 	__u64 ino;  /* the socket's inode, and */
+	__u64 cgroup_id; /* the cgroup and */
 	__u32 tgid; /* the process, that its first traced event had: its owner */
 	__u8 role;  /* enum ss_role: set when the connection opened, so seen from its start */
 	bool h2;    /* it began with the HTTP/2 preface: copy every byte */
@@ -128,14 +129,19 @@ static __always_inline struct sock_info *sock_info_new(struct sock *sk)
 }
 
 /* Fill an event's header from the hook's socket: the kernel hands it over
- * typed, so its fields are plain loads, not helper calls. */
+ * typed, so its fields are plain loads, not helper calls. The cgroup is the
+ * one the socket's first traced event had, as userspace keeps it: a helper
+ * call less per event. */
 static __always_inline void sock_header(struct ss_event *e, struct sock *sk, const struct call_args *a,
-					__u8 type, __u8 role)
+					__u8 type, const struct sock_info *si)
 {
 	struct task_struct *leader = bpf_get_current_task_btf()->group_leader;
 	struct sock_common *skc = &sk->__sk_common;
 
-	header_call(e, a, type, role);
+	if (si && si->tgid)
+		header_call(e, a, type, si->role, si->cgroup_id);
+	else
+		header_call(e, a, type, si ? si->role : SS_ROLE_UNKNOWN, bpf_get_current_cgroup_id());
 	e->family = skc->skc_family;
 	e->lport = skc->skc_num;
 	e->rport = __builtin_bswap16(skc->skc_dport);
@@ -174,10 +180,10 @@ static __always_inline bool sock_ino(struct sock *sk, __u64 *ino)
 }
 
 /* Most calls are one event: a read or write of one buffer that fits
- * max_payload, or bytes not copied at all. They are sent from here, which
- * saves the two tail calls of the general path. False for the others;
- * w->h2_start tells whether the event began with the HTTP/2 preface. */
-static __always_inline bool sock_one_event(struct call_walk *w, __u64 ret)
+ * max_payload, or bytes not copied at all. They are built in place and sent
+ * from here, which saves the two tail calls of the general path and a copy of
+ * the header. False for the others. */
+static __always_inline bool sock_one_event(struct call_walk *w, struct sock *sk, struct sock_info *si, __u64 ret)
 {
 	struct event_buf *b;
 
@@ -186,13 +192,12 @@ static __always_inline bool sock_one_event(struct call_walk *w, __u64 ret)
 	b = scratch_buf();
 	if (!b)
 		return true;
-	b->ev = w->hdr;
+	sock_header(&b->ev, sk, &w->a, w->a.kind == CALL_GAP ? SS_EV_GAP : SS_EV_DATA, si);
 	b->ev.len = ret;
-	if (w->a.kind == CALL_GAP)
-		b->ev.type = SS_EV_GAP;
 	if (w->a.kind == CALL_BUF) {
 		append_user(b, w->a.ptr, ret);
-		w->h2_start = starts_h2(b);
+		if (si && starts_h2(b))
+			si->h2 = true;
 	}
 	submit(b);
 	return true;
@@ -223,6 +228,7 @@ static __always_inline int sock_op(void *ctx, struct sock *sk, int ret, int flag
 	si = sock_info_new(sk);
 	if (si && !si->tgid) {
 		si->ino = w->a.sock_ino;
+		si->cgroup_id = bpf_get_current_cgroup_id();
 		si->tgid = bpf_get_current_pid_tgid() >> 32;
 	}
 	/* Bytes after a close sent early (see sock_state) start the connection
@@ -235,13 +241,9 @@ static __always_inline int sock_op(void *ctx, struct sock *sk, int ret, int flag
 	/* Here, not in sock_emit: its branches would multiply the states the
 	 * verifier walks through the copy path there. */
 	syscall_args(&w->a);
-	sock_header(&w->hdr, sk, &w->a, SS_EV_DATA, si ? si->role : SS_ROLE_UNKNOWN);
-	w->h2_start = false;
-	if (sock_one_event(w, ret)) {
-		if (w->h2_start && si)
-			si->h2 = true;
+	if (sock_one_event(w, sk, si, ret))
 		return 0;
-	}
+	sock_header(&w->hdr, sk, &w->a, SS_EV_DATA, si);
 	/* The socket's flag matters only for calls longer than max_payload. */
 	walk_begin(w, ret, ret >= max_payload && si && si->h2);
 	bpf_tail_call(ctx, &sock_emitter, 0);
@@ -339,11 +341,10 @@ static __always_inline void emit_close(struct sock *sk)
 	a.sock_ino = si->ino;
 	if (bpf_get_current_pid_tgid() >> 32 == si->tgid)
 		a.fd = closing_fd();
-	sock_header(&e, sk, &a, SS_EV_CLOSE, si->role);
+	sock_header(&e, sk, &a, SS_EV_CLOSE, si);
 	if (e.tgid != si->tgid) {
 		e.tgid = si->tgid;
 		e.tid = 0;
-		e.cgroup_id = 0;
 		__builtin_memset(e.comm, 0, sizeof(e.comm));
 	}
 	output(&e, sizeof(e));

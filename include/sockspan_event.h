@@ -29,7 +29,7 @@ enum ss_event_type {
 	SS_EV_GAP = 2,   /* bytes moved by sendfile/splice: never in user memory */
 	SS_EV_CLOSE = 3, /* the connection is over for its process: close() of a TCP socket (with
 			  * the socket hooks, its last fd gone; when seen outside the process,
-			  * tid, cgroup_id and comm are 0 and fd -1) */
+			  * tid and comm are 0 and fd -1) */
 };
 
 enum ss_dir {
@@ -54,7 +54,8 @@ enum ss_counter {
 
 struct ss_event {
 	__u64 ts_ns;      /* CLOCK_MONOTONIC at the syscall's exit */
-	__u64 cgroup_id;  /* cgroup v2 id of the thread */
+	__u64 cgroup_id;  /* cgroup v2 id of the thread (with the socket hooks: of the thread
+			   * that made the socket's first traced event) */
 	__u64 sock_ino;   /* inode of the socket: tells apart connections that reuse an fd number */
 	__u32 tgid;
 	__u32 tid;
