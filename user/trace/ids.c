@@ -1,5 +1,6 @@
 #include "trace/ids.h"
 
+#include <endian.h>
 #include <string.h>
 
 /* sockspan's key: fixed forever (see ids.h). */
@@ -24,7 +25,8 @@ static void sipround(uint64_t v[4])
 	v[2] += v[1]; v[1] = rotl(v[1], 17); v[1] ^= v[2]; v[2] = rotl(v[2], 32);
 }
 
-static uint64_t le64(const uint8_t *p, size_t n)
+/* The first n (< 8) bytes at p, little-endian: SipHash's last block. */
+static uint64_t le64_tail(const uint8_t *p, size_t n)
 {
 	uint64_t x = 0;
 
@@ -33,23 +35,31 @@ static uint64_t le64(const uint8_t *p, size_t n)
 	return x;
 }
 
+static uint64_t le64(const uint8_t *p)
+{
+	uint64_t x;
+
+	memcpy(&x, p, sizeof(x));
+	return le64toh(x);
+}
+
 uint64_t ids_siphash(const uint8_t key[16], const void *in, size_t len)
 {
 	const uint8_t *p = in;
-	uint64_t k0 = le64(key, 8), k1 = le64(key + 8, 8);
+	uint64_t k0 = le64(key), k1 = le64(key + 8);
 	uint64_t v[4] = { 0x736f6d6570736575ull ^ k0, 0x646f72616e646f6dull ^ k1,
 			  0x6c7967656e657261ull ^ k0, 0x7465646279746573ull ^ k1 };
 	uint64_t m, b = (uint64_t)len << 56;
 	size_t i;
 
 	for (i = 0; i + 8 <= len; i += 8) {
-		m = le64(p + i, 8);
+		m = le64(p + i);
 		v[3] ^= m;
 		sipround(v);
 		sipround(v);
 		v[0] ^= m;
 	}
-	b |= le64(p + i, len - i);
+	b |= le64_tail(p + i, len - i);
 	v[3] ^= b;
 	sipround(v);
 	sipround(v);
@@ -79,10 +89,11 @@ static void put(struct input *in, const void *p, size_t len)
 
 uint64_t ids_hop(uint32_t seq, const struct trace_context *ctx, const struct tc_slice ident[EXCHANGE_IDENT_PARTS])
 {
-	struct input in = { .n = 0 };
+	struct input in; /* not zeroed: only its first n bytes are read */
 	uint8_t s[4] = { (uint8_t)(seq >> 24), (uint8_t)(seq >> 16), (uint8_t)(seq >> 8), (uint8_t)seq };
 	uint64_t h;
 
+	in.n = 0;
 	put(&in, s, sizeof(s));
 	if (ctx && ctx->trace_id_len) {
 		put(&in, ctx->trace_id, ctx->trace_id_len);
