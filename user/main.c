@@ -14,6 +14,7 @@
 
 #include "capture/capture.h"
 #include "capture/clock.h"
+#include "capture/priority.h"
 #include "capture/privilege.h"
 #include "export/metrics_server.h"
 #include "export/span_output.h"
@@ -214,11 +215,12 @@ static int start_traced(struct traced_cgroups **out, const struct options *o, co
  * asks CAP_BPF for the maps already open (before 6.5, unprivileged BPF
  * disabled) does it keep that: every map use then fails without it.
  * Loading, attaching, mounting tracefs and binding the metrics port are
- * done; files are opened as root's uid. Call while main is the only thread.
- * Returns 0, or -1 (said). */
-static int drop_privileges(const struct capture *cap)
+ * done; files are opened as root's uid. keep: what the caller still needs
+ * (CAP_SYS_NICE for --nice, see capture/priority.h). Call while main is the
+ * only thread. Returns 0, or -1 (said). */
+static int drop_privileges(const struct capture *cap, uint64_t keep)
 {
-	uint64_t keep = 0, kept, bounding;
+	uint64_t kept, bounding;
 	char err[256], names[512];
 
 	if (privilege_lower(keep) || !capture_maps_usable(cap)) {
@@ -345,6 +347,8 @@ int main(int argc, char **argv)
 	uint64_t start_ns, last_sync_ns;
 	size_t heap;
 	struct report_mark mark = {};
+	struct priority prio = {};
+	struct poll_round round;
 	char err[512];
 	int ret = 1, r;
 
@@ -431,8 +435,13 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	conn_tracker_on_full_payload(pipe.tracker, on_full_payload, cap);
-	if (drop_privileges(cap) || start_threads(exporter, &kube, metrics))
+	/* Before the drop: raising RLIMIT_NICE may need CAP_SYS_RESOURCE. */
+	if (priority_setup(&prio, (int)opts.nice, opts.nice_given, err, sizeof(err)))
+		fprintf(stderr, "sockspan: parsing at normal priority: %s\n", err);
+	if (drop_privileges(cap, prio.keep_cap ? PRIV_BIT(CAP_SYS_NICE) : 0) || start_threads(exporter, &kube, metrics))
 		goto cleanup;
+	priority_start(&prio);
+	capture_on_behind(cap, priority_boost, &prio);
 	if (metrics)
 		metrics_server_set_capture(metrics, cap);
 	/* Stopped during the attach: straight to the report. */
@@ -443,7 +452,9 @@ int main(int argc, char **argv)
 	while (!stop) {
 		uint64_t now;
 
-		r = capture_poll(cap, POLL_MS);
+		r = capture_poll(cap, POLL_MS, &round);
+		priority_after_poll(&prio, &round);
+		stats.reader_boosts = prio.boosts;
 		if (r < 0 && r != -EINTR) {
 			fprintf(stderr, "sockspan: ring buffer: %s\n", strerror(-r));
 			goto cleanup;

@@ -192,7 +192,7 @@ static const char *env_or_null(const char *name)
 int options_parse(int argc, char **argv, struct options *o)
 {
 	enum {
-		OPT_MAX_PAYLOAD = 256, OPT_RINGBUF_MB, OPT_MEMORY_LIMIT, OPT_ZIPKIN_HEADER, OPT_ZIPKIN_HEADER_FILE, OPT_ZIPKIN_ENCODING, OPT_NO_COMPRESS,
+		OPT_MAX_PAYLOAD = 256, OPT_RINGBUF_MB, OPT_MEMORY_LIMIT, OPT_NICE, OPT_ZIPKIN_HEADER, OPT_ZIPKIN_HEADER_FILE, OPT_ZIPKIN_ENCODING, OPT_NO_COMPRESS,
 		OPT_BATCH_BYTES, OPT_BATCH_INTERVAL, OPT_QUEUE_SPANS, OPT_QUEUE_BYTES, OPT_RETRY_TIMEOUT,
 		OPT_FLUSH_TIMEOUT, OPT_METRICS, OPT_REDIS_STATEMENT, OPT_ZIPKIN_CA, OPT_IGNORE_SAMPLING, OPT_HOOKS,
 		OPT_VIEW, OPT_VIEW_GRACE, OPT_COLOR, OPT_NOT, OPT_SAMPLE_RATE, OPT_STATS,
@@ -210,6 +210,7 @@ int options_parse(int argc, char **argv, struct options *o)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "max-payload", required_argument, NULL, OPT_MAX_PAYLOAD },
 		{ "ringbuf-mb", required_argument, NULL, OPT_RINGBUF_MB },
+		{ "nice", required_argument, NULL, OPT_NICE },
 		{ "memory-limit", required_argument, NULL, OPT_MEMORY_LIMIT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "zipkin", required_argument, NULL, 'z' },
@@ -276,6 +277,7 @@ int options_parse(int argc, char **argv, struct options *o)
 	o->raw_bytes = RAW_DUMP_BYTES_DEFAULT;
 	o->ringbuf_mb = RINGBUF_DEFAULT_MB;
 	o->memory_limit_mb = MEMORY_LIMIT_DEFAULT_MB;
+	o->nice = PRIORITY_LOW_DEFAULT;
 	o->zipkin_url = o->replay ? NULL : env_or_null("SOCKSPAN_ZIPKIN_URL");
 	o->view_grace_s = VIEW_GRACE_DEFAULT_US / 1e6;
 	o->batch_bytes = BATCH_BYTES_DEFAULT;
@@ -341,6 +343,11 @@ int options_parse(int argc, char **argv, struct options *o)
 		case OPT_MEMORY_LIMIT:
 			if (parse_u32(optarg, "--memory-limit", 16, 1u << 20, &o->memory_limit_mb))
 				return -1;
+			break;
+		case OPT_NICE:
+			if (parse_u32(optarg, "--nice", 0, 19, &o->nice))
+				return -1;
+			o->nice_given = true;
 			break;
 		case OPT_RINGBUF_MB:
 			if (parse_u32(optarg, "--ringbuf-mb", 1, 4096, &o->ringbuf_mb))

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "capture/capture.h"
+#include "capture/priority.h"
 #include "export/zipkin_exporter.h"
 #include "view/raw_dump.h"
 #include "view/view_filter.h"
@@ -54,6 +55,8 @@ struct options {
 	uint32_t max_payload;
 	uint32_t ringbuf_mb;
 	uint32_t memory_limit_mb;
+	uint32_t nice;          /* the reader's while it keeps up (capture/priority.h) */
+	bool nice_given;
 	bool verbose;
 	const char *zipkin_url;
 	const char *zipkin_headers[MAX_ZIPKIN_HEADERS];

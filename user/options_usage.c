@@ -28,6 +28,9 @@ void options_usage(FILE *f)
 		"      --ringbuf-mb MB      kernel ring buffer size, a power of two (default %d)\n"
 		"      --memory-limit MB    heap budget: beyond it, the connections holding the most\n"
 		"                           state are forgotten first, counted (default %d)\n"
+		"      --nice N             priority of the parsing thread while it keeps up (0-19,\n"
+		"                           default %d); at sockspan's own once the kernel's buffer\n"
+		"                           is a quarter full, so nothing is lost (0: always its own)\n"
 		"      --redis-statement    tag Redis spans with db.statement: the command, arguments as '?'\n"
 		"      --hooks auto|socket|syscalls  where bytes are caught: the socket layer's\n"
 		"                           tracepoints (Linux >= 6.4; other syscalls pay nothing) or\n"
@@ -112,7 +115,7 @@ void options_usage(FILE *f)
 		"  sockspan --zipkin http://127.0.0.1:9411/api/v2/spans --metrics :9464\n"
 		"  sockspan --errors --min-duration 100ms  # slow or failing traces, as trees\n"
 		"  sockspan view spans.json --not --protocol redis\n",
-		SS_PAYLOAD_MAX, SS_PAYLOAD_DEFAULT, RINGBUF_DEFAULT_MB, MEMORY_LIMIT_DEFAULT_MB, RAW_DUMP_BYTES_MAX, RAW_DUMP_BYTES_DEFAULT,
+		SS_PAYLOAD_MAX, SS_PAYLOAD_DEFAULT, RINGBUF_DEFAULT_MB, MEMORY_LIMIT_DEFAULT_MB, PRIORITY_LOW_DEFAULT, RAW_DUMP_BYTES_MAX, RAW_DUMP_BYTES_DEFAULT,
 		K8S_TEMPLATE_DEFAULT, BATCH_BYTES_DEFAULT,
 		BATCH_INTERVAL_DEFAULT_S, QUEUE_SPANS_DEFAULT, QUEUE_BYTES_DEFAULT, RETRY_TIMEOUT_DEFAULT_S,
 		FLUSH_TIMEOUT_DEFAULT_S);

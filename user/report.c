@@ -36,7 +36,7 @@ void report_exit(const struct capture *cap, const struct conn_tracker *tracker,
 		"h2: %llu frame errors, %llu hpack errors, %llu streams unspanned, %llu streams untracked; "
 		"redis: %llu parse errors, %llu unmatched, %llu untracked, %llu pushes; "
 		"traces: %llu joined, %llu unattributed, %llu not sampled, %llu untracked, "
-		"%llu invalid trace headers\n",
+		"%llu invalid trace headers; reader: %llu catch-ups at normal priority\n",
 		(unsigned long long)stats->spans, (unsigned long long)k[SS_CNT_EVENTS],
 		(unsigned long long)k[SS_CNT_RINGBUF_LOST], (unsigned long long)capture_malformed(cap),
 		(unsigned long long)k[SS_CNT_TRUNCATED_BYTES], (unsigned long long)stats->conns_opened,
@@ -51,7 +51,7 @@ void report_exit(const struct capture *cap, const struct conn_tracker *tracker,
 		(unsigned long long)stats->redis_pushes,
 		(unsigned long long)stats->trace_joins, (unsigned long long)stats->spans_unattributed,
 		(unsigned long long)stats->spans_not_sampled, (unsigned long long)stats->exchanges_untracked,
-		(unsigned long long)invalid);
+		(unsigned long long)invalid, (unsigned long long)stats->reader_boosts);
 }
 
 void report_stats_line(struct report_mark *m, uint64_t now_ns, const struct capture *cap,

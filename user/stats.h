@@ -39,6 +39,7 @@ struct sockspan_stats {
 	uint64_t trace_joins;         /* SERVER spans put in the trace of a CLIENT span seen at the other end of the connection */
 	uint64_t join_waits_cut;      /* traces that stopped waiting for a CLIENT end early: the table of exchanges was full */
 	uint64_t spans;               /* spans written */
+	uint64_t reader_boosts;       /* times the reader, at its --nice, went back to sockspan's own priority to catch up */
 	uint64_t proto_spans[PROTO_COUNT + 1][2];  /* spans written, by protocol and enum span_kind */
 	uint64_t proto_events[PROTO_COUNT + 1][2]; /* data and sendfile events, by protocol and enum ss_dir */
 	uint64_t proto_bytes[PROTO_COUNT + 1][2];  /* bytes those events moved, by protocol and enum ss_dir */

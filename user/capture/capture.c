@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "sockspan.skel.h"
+#include "capture/clock.h"
 #include "capture/privilege.h"
 #include "capture/self_probe.h"
 #include "capture/tracefs.h"
@@ -26,6 +27,12 @@ struct capture {
 	capture_event_fn fn;
 	void *ctx;
 	uint64_t malformed;
+	uint64_t bytes_read; /* ring buffer bytes, record headers included */
+	uint64_t wake_bytes; /* the fill at which the kernel wakes the reader */
+	uint64_t poll_start; /* bytes_read when this poll began */
+	bool behind;         /* this poll read wake_bytes: on_behind was called */
+	capture_behind_fn on_behind;
+	void *behind_ctx;
 	enum capture_hooks hooks;
 	uint64_t *cgroups;  /* in the kernel's filter map, sorted */
 	size_t ncgroups;
@@ -109,6 +116,14 @@ static int on_sample(void *ctx, void *data, size_t size)
 	const struct ss_event *ev = data;
 	uint32_t tgid;
 
+	c->bytes_read += (size + BPF_RINGBUF_HDR_SZ + 7) & ~(size_t)7;
+	/* Told now, not after the poll: a reader at a low priority may take
+	 * long to get through what it has to read. */
+	if (!c->behind && c->bytes_read - c->poll_start >= c->wake_bytes) {
+		c->behind = true;
+		if (c->on_behind)
+			c->on_behind(c->behind_ctx);
+	}
 	if (size < sizeof(*ev) || ev->cap_len > size - sizeof(*ev) || ev->cap_len > ev->len) {
 		c->malformed++;
 		return 0;
@@ -156,6 +171,7 @@ struct capture *capture_new(const struct capture_opts *o, capture_event_fn fn, v
 	c->skel->rodata->filter_cgroup = o->cgroups != NULL;
 	c->skel->rodata->max_payload = o->max_payload;
 	c->skel->rodata->ring_bytes = o->ringbuf_bytes;
+	c->wake_bytes = o->ringbuf_bytes / 4; /* as wakeup_flags() in the BPF code */
 	if (choose_hooks(c, o->hooks, err, cap))
 		goto fail;
 	/* The socket hooks are BTF tracepoints, attached without tracefs. */
@@ -217,17 +233,31 @@ fail:
 	return NULL;
 }
 
-int capture_poll(struct capture *c, int timeout_ms)
+int capture_poll(struct capture *c, int timeout_ms, struct poll_round *round)
 {
+	uint64_t t0 = clock_mono_now_ns();
 	/* The kernel side wakes us only when the buffer fills (see wakeup_flags in
 	 * the BPF code), so after the wait, read whatever arrived meanwhile. */
-	int n = ring_buffer__poll(c->rb, timeout_ms);
-	int m;
+	int n, m;
 
+	c->poll_start = c->bytes_read;
+	c->behind = false;
+	n = ring_buffer__poll(c->rb, timeout_ms);
+	m = n < 0 ? 0 : ring_buffer__consume(c->rb);
+
+	*round = (struct poll_round){ .elapsed_ns = clock_mono_now_ns() - t0,
+				      .timeout_ns = (uint64_t)timeout_ms * 1000000,
+				      .bytes = c->bytes_read - c->poll_start,
+				      .wake_bytes = c->wake_bytes };
 	if (n < 0)
 		return n;
-	m = ring_buffer__consume(c->rb);
 	return m < 0 ? m : n + m;
+}
+
+void capture_on_behind(struct capture *c, capture_behind_fn fn, void *ctx)
+{
+	c->on_behind = fn;
+	c->behind_ctx = ctx;
 }
 
 int capture_drain(struct capture *c)

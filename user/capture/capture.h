@@ -39,9 +39,22 @@ struct capture;
  * loads and attaches. Returns NULL with a message for a person in err. */
 struct capture *capture_new(const struct capture_opts *opts, capture_event_fn fn, void *ctx,
 			    char *err, size_t cap);
-/* Waits up to timeout_ms for events and delivers them. Returns the number of
- * events delivered, or a negative errno (-EINTR when a signal arrived). */
-int capture_poll(struct capture *c, int timeout_ms);
+/* A poll round (capture_poll): what it waited and its timeout, the bytes it
+ * read and the fill at which the kernel wakes the reader. */
+struct poll_round {
+	uint64_t elapsed_ns, timeout_ns;
+	uint64_t bytes, wake_bytes;
+};
+
+/* Waits up to timeout_ms for events and delivers them; *round says how long
+ * it waited and how much it read. Returns the number of events delivered, or
+ * a negative errno (-EINTR when a signal arrived). */
+int capture_poll(struct capture *c, int timeout_ms, struct poll_round *round);
+/* Called during a poll, at most once, when it has read as much as the fill at
+ * which the kernel wakes the reader (a quarter of the buffer): the reader is
+ * behind. */
+typedef void (*capture_behind_fn)(void *ctx);
+void capture_on_behind(struct capture *c, capture_behind_fn fn, void *ctx);
 /* Delivers every event already in the ring buffer without waiting. */
 int capture_drain(struct capture *c);
 /* From now on, copy every byte the socket with this inode moves (in events

@@ -158,6 +158,9 @@ static void render_capture(struct text *t, const struct metrics_snapshot *s, con
 	       "Payload reads from user memory that faulted.", k[SS_CNT_COPY_FAILED]);
 	metric(t, "sockspan_malformed_events_total", "counter", "Ring buffer samples too short to be events.",
 	       s->malformed);
+	metric(t, "sockspan_reader_boosts_total", "counter",
+	       "Times the reader went from its low priority (--nice) back to sockspan's own to catch up "
+	       "with the ring buffer (a quarter full).", s->stats.reader_boosts);
 	metric(t, "sockspan_traced_cgroups", "gauge",
 	       "Cgroups in the kernel's filter (--cgroup, selected pods); 0 when every cgroup is traced.",
 	       s->cgroups_traced);
