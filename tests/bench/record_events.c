@@ -90,7 +90,7 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "ready\n");
 	while (!stop) {
-		int r = capture_poll(c, 100);
+		int r = capture_poll(c, 100, NULL);
 
 		if (r < 0 && r != -EINTR) {
 			fprintf(stderr, "record_events: ring buffer: %s\n", strerror(-r));

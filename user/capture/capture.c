@@ -245,10 +245,11 @@ int capture_poll(struct capture *c, int timeout_ms, struct poll_round *round)
 	n = ring_buffer__poll(c->rb, timeout_ms);
 	m = n < 0 ? 0 : ring_buffer__consume(c->rb);
 
-	*round = (struct poll_round){ .elapsed_ns = clock_mono_now_ns() - t0,
-				      .timeout_ns = (uint64_t)timeout_ms * 1000000,
-				      .bytes = c->bytes_read - c->poll_start,
-				      .wake_bytes = c->wake_bytes };
+	if (round)
+		*round = (struct poll_round){ .elapsed_ns = clock_mono_now_ns() - t0,
+					      .timeout_ns = (uint64_t)timeout_ms * 1000000,
+					      .bytes = c->bytes_read - c->poll_start,
+					      .wake_bytes = c->wake_bytes };
 	if (n < 0)
 		return n;
 	return m < 0 ? m : n + m;

@@ -46,8 +46,8 @@ struct poll_round {
 	uint64_t bytes, wake_bytes;
 };
 
-/* Waits up to timeout_ms for events and delivers them; *round says how long
- * it waited and how much it read. Returns the number of events delivered, or
+/* Waits up to timeout_ms for events and delivers them; *round (if not NULL)
+ * says how long it waited and how much it read. Returns the number of events delivered, or
  * a negative errno (-EINTR when a signal arrived). */
 int capture_poll(struct capture *c, int timeout_ms, struct poll_round *round);
 /* Called during a poll, at most once, when it has read as much as the fill at
