@@ -5,6 +5,8 @@
 
 #include "span/span_format.h"
 
+#define FILE_BUFFER_BYTES (64 * 1024)
+
 int span_output_open(struct span_output *o, const char *path, char *err, size_t cap)
 {
 	memset(o, 0, sizeof(*o));
@@ -17,6 +19,9 @@ int span_output_open(struct span_output *o, const char *path, char *err, size_t 
 			return -1;
 		}
 		o->owns_file = true;
+		/* stdio's default, the file's block size (4 KiB), is a write()
+		 * every few spans; the loop flushes after each poll anyway. */
+		setvbuf(o->f, NULL, _IOFBF, FILE_BUFFER_BYTES);
 	}
 	return 0;
 }
