@@ -47,8 +47,8 @@ struct poll_round {
 };
 
 /* Waits up to timeout_ms for events and delivers them; *round (if not NULL)
- * says how long it waited and how much it read. Returns the number of events delivered, or
- * a negative errno (-EINTR when a signal arrived). */
+ * says how long it waited and how much it read. Returns the number of events
+ * delivered, or a negative errno (-EINTR when a signal arrived). */
 int capture_poll(struct capture *c, int timeout_ms, struct poll_round *round);
 /* Called during a poll, at most once, when it has read as much as the fill at
  * which the kernel wakes the reader (a quarter of the buffer): the reader is

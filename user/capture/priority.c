@@ -31,7 +31,11 @@ int priority_setup(struct priority *p, int low, bool asked, char *err, size_t ca
 	if (low <= p->base)
 		return 0;
 	need = (rlim_t)(NICE_CEILING - p->base);
-	if (getrlimit(RLIMIT_NICE, &rl) == 0 && rl.rlim_cur < need) {
+	if (getrlimit(RLIMIT_NICE, &rl)) {
+		snprintf(err, cap, "getrlimit(RLIMIT_NICE): %s", strerror(errno));
+		return -1;
+	}
+	if (rl.rlim_cur < need) {
 		if (rl.rlim_max < need)
 			rl.rlim_max = need;
 		rl.rlim_cur = need;
