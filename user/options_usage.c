@@ -30,7 +30,7 @@ void options_usage(FILE *f)
 		"                           state are forgotten first, counted (default %d)\n"
 		"      --nice N             priority of the parsing thread while it keeps up (0-19,\n"
 		"                           default %d); at sockspan's own once the kernel's buffer\n"
-		"                           is a quarter full, so nothing is lost (0: always its own)\n"
+		"                           is a quarter full, until it caught up (0: always its own)\n"
 		"      --redis-statement    tag Redis spans with db.statement: the command, arguments as '?'\n"
 		"      --hooks auto|socket|syscalls  where bytes are caught: the socket layer's\n"
 		"                           tracepoints (Linux >= 6.4; other syscalls pay nothing) or\n"
