@@ -438,7 +438,8 @@ int main(int argc, char **argv)
 	/* Before the drop: raising RLIMIT_NICE may need CAP_SYS_RESOURCE. */
 	if (priority_setup(&prio, (int)opts.nice, opts.nice_given, err, sizeof(err)))
 		fprintf(stderr, "sockspan: parsing at normal priority: %s\n", err);
-	if (drop_privileges(cap, prio.keep_cap ? PRIV_BIT(CAP_SYS_NICE) : 0) || start_threads(exporter, &kube, metrics))
+	if (drop_privileges(cap, prio.keep_cap ? PRIV_BIT(CAP_SYS_NICE) : 0) ||
+	    start_threads(exporter, &kube, metrics))
 		goto cleanup;
 	priority_start(&prio);
 	capture_on_behind(cap, priority_boost, &prio);

@@ -7,17 +7,16 @@
 #include "capture/priority.h"
 
 #define MS 1000000ull
-#define WAKE (8ull << 20)
 
-static struct poll_round round_of(uint64_t elapsed_ms, uint64_t bytes)
+/* behind: the poll read a quarter of the buffer (capture_behind_fn). */
+static struct poll_round round_of(uint64_t elapsed_ms, bool behind)
 {
-	return (struct poll_round){ .elapsed_ns = elapsed_ms * MS, .timeout_ns = 100 * MS,
-				    .bytes = bytes, .wake_bytes = WAKE };
+	return (struct poll_round){ .elapsed_ns = elapsed_ms * MS, .timeout_ns = 100 * MS, .behind = behind };
 }
 
-Test(priority_boosted_next, a_quarter_of_the_buffer_read_boosts)
+Test(priority_boosted_next, a_poll_that_read_a_quarter_of_the_buffer_boosts)
 {
-	struct poll_round r = round_of(3, WAKE);
+	struct poll_round r = round_of(3, true);
 
 	cr_expect(priority_boosted_next(false, &r));
 	cr_expect(priority_boosted_next(true, &r));
@@ -26,14 +25,14 @@ Test(priority_boosted_next, a_quarter_of_the_buffer_read_boosts)
 Test(priority_boosted_next, by_bytes_even_when_the_wakeup_ran_late)
 {
 	/* A starved reader woken at a quarter full may run after its timeout. */
-	struct poll_round r = round_of(450, 3 * WAKE);
+	struct poll_round r = round_of(450, true);
 
 	cr_expect(priority_boosted_next(false, &r));
 }
 
 Test(priority_boosted_next, a_whole_wait_with_less_lowers_it_again)
 {
-	struct poll_round idle = round_of(100, 0), busy = round_of(180, WAKE - 8);
+	struct poll_round idle = round_of(100, false), busy = round_of(180, false);
 
 	cr_expect_not(priority_boosted_next(true, &idle));
 	cr_expect_not(priority_boosted_next(true, &busy));
@@ -43,7 +42,7 @@ Test(priority_boosted_next, a_whole_wait_with_less_lowers_it_again)
 Test(priority_boosted_next, a_round_cut_short_with_less_changes_nothing)
 {
 	/* A signal, or the self-probe's event: neither says the buffer filled. */
-	struct poll_round r = round_of(20, 4096);
+	struct poll_round r = round_of(20, false);
 
 	cr_expect(priority_boosted_next(true, &r));
 	cr_expect_not(priority_boosted_next(false, &r));
@@ -52,7 +51,7 @@ Test(priority_boosted_next, a_round_cut_short_with_less_changes_nothing)
 Test(priority_after_poll, off_it_never_boosts)
 {
 	struct priority p = { .base = 0, .low = 0 };
-	struct poll_round r = round_of(1, 4 * WAKE);
+	struct poll_round r = round_of(1, true);
 
 	priority_after_poll(&p, &r);
 	cr_expect_not(p.boosted);

@@ -27,9 +27,8 @@ struct capture {
 	capture_event_fn fn;
 	void *ctx;
 	uint64_t malformed;
-	uint64_t bytes_read; /* ring buffer bytes, record headers included */
+	uint64_t poll_bytes; /* ring buffer bytes this poll read, record headers included */
 	uint64_t wake_bytes; /* the fill at which the kernel wakes the reader */
-	uint64_t poll_start; /* bytes_read when this poll began */
 	bool behind;         /* this poll read wake_bytes: on_behind was called */
 	capture_behind_fn on_behind;
 	void *behind_ctx;
@@ -116,10 +115,10 @@ static int on_sample(void *ctx, void *data, size_t size)
 	const struct ss_event *ev = data;
 	uint32_t tgid;
 
-	c->bytes_read += (size + BPF_RINGBUF_HDR_SZ + 7) & ~(size_t)7;
+	c->poll_bytes += (size + BPF_RINGBUF_HDR_SZ + 7) & ~(size_t)7;
 	/* Told now, not after the poll: a reader at a low priority may take
 	 * long to get through what it has to read. */
-	if (!c->behind && c->bytes_read - c->poll_start >= c->wake_bytes) {
+	if (!c->behind && c->poll_bytes >= c->wake_bytes) {
 		c->behind = true;
 		if (c->on_behind)
 			c->on_behind(c->behind_ctx);
@@ -240,7 +239,7 @@ int capture_poll(struct capture *c, int timeout_ms, struct poll_round *round)
 	 * the BPF code), so after the wait, read whatever arrived meanwhile. */
 	int n, m;
 
-	c->poll_start = c->bytes_read;
+	c->poll_bytes = 0;
 	c->behind = false;
 	n = ring_buffer__poll(c->rb, timeout_ms);
 	m = n < 0 ? 0 : ring_buffer__consume(c->rb);
@@ -248,8 +247,7 @@ int capture_poll(struct capture *c, int timeout_ms, struct poll_round *round)
 	if (round)
 		*round = (struct poll_round){ .elapsed_ns = clock_mono_now_ns() - t0,
 					      .timeout_ns = (uint64_t)timeout_ms * 1000000,
-					      .bytes = c->bytes_read - c->poll_start,
-					      .wake_bytes = c->wake_bytes };
+					      .behind = c->behind };
 	if (n < 0)
 		return n;
 	return m < 0 ? m : n + m;

@@ -39,11 +39,11 @@ struct capture;
  * loads and attaches. Returns NULL with a message for a person in err. */
 struct capture *capture_new(const struct capture_opts *opts, capture_event_fn fn, void *ctx,
 			    char *err, size_t cap);
-/* A poll round (capture_poll): what it waited and its timeout, the bytes it
- * read and the fill at which the kernel wakes the reader. */
+/* A poll round (capture_poll): what it waited and its timeout, and whether
+ * it was behind (capture_behind_fn below). */
 struct poll_round {
 	uint64_t elapsed_ns, timeout_ns;
-	uint64_t bytes, wake_bytes;
+	bool behind;
 };
 
 /* Waits up to timeout_ms for events and delivers them; *round (if not NULL)

@@ -60,7 +60,7 @@ void priority_start(struct priority *p)
 
 bool priority_boosted_next(bool boosted, const struct poll_round *r)
 {
-	if (r->bytes >= r->wake_bytes)
+	if (r->behind)
 		return true;
 	if (r->elapsed_ns >= r->timeout_ns)
 		return false;

@@ -40,8 +40,8 @@ void priority_boost(void *p);
 /* After a poll of the ring buffer. */
 void priority_after_poll(struct priority *p, const struct poll_round *r);
 
-/* The decision. By bytes, not by how early the poll returned: a starved
- * thread may be woken early but run late. */
+/* The decision. By what the poll read (behind), not by how early it
+ * returned: a starved thread may be woken early but run late. */
 bool priority_boosted_next(bool boosted, const struct poll_round *r);
 
 #endif
