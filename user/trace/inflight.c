@@ -10,8 +10,9 @@ int inflight_init(struct inflight *f, uint32_t max)
 {
 	memset(f, 0, sizeof(*f));
 	f->max = max;
+	f->nbuckets = INFLIGHT_MIN_BUCKETS;
 	for (int x = 0; x < XI__COUNT; x++) {
-		f->buckets[x] = calloc(INFLIGHT_BUCKETS, sizeof(uint32_t));
+		f->buckets[x] = calloc(f->nbuckets, sizeof(uint32_t));
 		if (!f->buckets[x]) {
 			inflight_free(f);
 			return -1;
@@ -26,6 +27,63 @@ void inflight_free(struct inflight *f)
 		free(f->buckets[x]);
 	free(f->v);
 	memset(f, 0, sizeof(*f));
+}
+
+static uint32_t *bucket(const struct inflight *f, enum xindex x, uint64_t key)
+{
+	return &f->buckets[x][(key ^ (key >> 32)) & (f->nbuckets - 1)];
+}
+
+/* Every chain of index x moved to n buckets. Records of one old chain only
+ * go to buckets no other old chain feeds (n is a multiple of the old count),
+ * so walking each chain from its tail and pushing at the heads keeps the
+ * order of records under one key: the newest first. */
+static void rehash(struct inflight *f, enum xindex x, uint32_t *nb, uint32_t n)
+{
+	uint32_t *old = f->buckets[x], oldn = f->nbuckets;
+
+	for (uint32_t b = 0; b < oldn; b++) {
+		uint32_t s = old[b];
+
+		while (s && f->v[s - 1].link[x].next)
+			s = f->v[s - 1].link[x].next;
+		while (s) {
+			struct xlink *l = &f->v[s - 1].link[x];
+			uint32_t *head = &nb[(l->key ^ (l->key >> 32)) & (n - 1)], prev = l->prev;
+
+			l->prev = 0;
+			l->next = *head;
+			if (*head)
+				f->v[*head - 1].link[x].prev = s;
+			*head = s;
+			s = prev;
+		}
+	}
+	free(old);
+	f->buckets[x] = nb;
+}
+
+/* Buckets for at least cap records; -1 without memory (nothing changed). */
+static int grow_buckets(struct inflight *f, uint32_t cap)
+{
+	uint32_t *nb[XI__COUNT] = { 0 }, n = f->nbuckets;
+
+	while (n < cap)
+		n *= 2;
+	if (n == f->nbuckets)
+		return 0;
+	for (int x = 0; x < XI__COUNT; x++) {
+		nb[x] = calloc(n, sizeof(uint32_t));
+		if (!nb[x]) {
+			for (int y = 0; y < x; y++)
+				free(nb[y]);
+			return -1;
+		}
+	}
+	for (int x = 0; x < XI__COUNT; x++)
+		rehash(f, x, nb[x], n);
+	f->nbuckets = n;
+	return 0;
 }
 
 static int grow(struct inflight *f)
@@ -46,6 +104,8 @@ static int grow(struct inflight *f)
 	f->free_head = f->cap + 1;
 	f->v = nv;
 	f->cap = ncap;
+	/* Without memory for bigger buckets the chains just grow longer. */
+	grow_buckets(f, ncap);
 	return 0;
 }
 
@@ -96,11 +156,6 @@ uint64_t inflight_key(uint32_t tgid, uint32_t kind, uint64_t v)
 	x ^= x >> 27;
 	x *= 0x94d049bb133111ebull;
 	return x ^ (x >> 31);
-}
-
-static uint32_t *bucket(const struct inflight *f, enum xindex x, uint64_t key)
-{
-	return &f->buckets[x][(key ^ (key >> 32)) & (INFLIGHT_BUCKETS - 1)];
 }
 
 static uint32_t slot(const struct inflight *f, const struct xrec *r)

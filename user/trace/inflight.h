@@ -14,8 +14,11 @@
 
 #include "session/exchange.h"
 
-/* Buckets per index: chains stay short up to about that many records. */
-#define INFLIGHT_BUCKETS (1u << 16)
+/* Buckets per index at first; they double with the records, so chains stay
+ * about one record long while the buckets stay as small as the load: every
+ * exchange touches several of them, and a table far larger than the records
+ * in flight is a cache miss each time. */
+#define INFLIGHT_MIN_BUCKETS 256u
 
 enum xindex {
 	XI_PROC,   /* SERVER exchanges of a process: key inflight_key(tgid, 0, 0) */
@@ -64,6 +67,7 @@ struct inflight {
 	struct xrec *v;
 	uint32_t cap, max, used;
 	uint32_t free_head;      /* first free slot + 1; 0: none */
+	uint32_t nbuckets;       /* per index: a power of two, >= cap */
 	uint32_t *buckets[XI__COUNT]; /* slot + 1 of each chain's first record */
 };
 
