@@ -38,6 +38,7 @@ struct sockspan_stats {
 	uint64_t spans_unattributed;  /* CLIENT spans made while several requests were in flight on the thread: own trace */
 	uint64_t trace_joins;         /* SERVER spans put in the trace of a CLIENT span seen at the other end of the connection */
 	uint64_t join_waits_cut;      /* traces that stopped waiting for a CLIENT end early: the table of exchanges was full */
+	uint64_t join_waits_skipped;  /* SERVER spans sent without waiting for a CLIENT end: none came from there lately */
 	uint64_t spans;               /* spans written */
 	uint64_t reader_boosts;       /* times the reader, at its --nice, went back to sockspan's own priority to catch up */
 	uint64_t proto_spans[PROTO_COUNT + 1][2];  /* spans written, by protocol and enum span_kind */

@@ -96,6 +96,29 @@ def test_counters_follow_traffic(sockspan, py_server, collector):
     assert all(n.startswith("sockspan_") for n in types)
 
 
+def test_spans_of_untraced_clients_stop_waiting_for_a_join(sockspan, py_server, collector):
+    """A SERVER span without trace context waits 200 ms for its CLIENT end; once a wait from this
+    (untraced) client address ended unjoined, the next requests' spans go out at once."""
+    c = collector()
+    mport = free_port()
+    with sockspan("-p", py_server.pid, "--zipkin", c.url, "--metrics", f"{LO}:{mport}",
+                  "--batch-interval", "0.1"):
+        with socket.create_connection((LO, py_server.port)) as s:
+            s.sendall(request("/first"))
+            read_response(s)
+            wait_until(lambda: scrape(mport)["sockspan_export_spans_total"] == 1, STEP_TIMEOUT,
+                       "the first span, after its wait")
+            assert scrape(mport)["sockspan_join_waits_skipped_total"] == 0
+            for i in range(5):
+                s.sendall(request(f"/next/{i}"))
+                read_response(s)
+            wait_until(lambda: scrape(mport)["sockspan_export_spans_total"] == 6, STEP_TIMEOUT, "6 spans")
+            # One of them waits again if a second went by since the wait ended (a probe).
+            assert scrape(mport)["sockspan_join_waits_skipped_total"] in (4, 5)
+    names = sorted(sp["tags"]["http.path"] for sp in c.received()["spans"])
+    assert names == ["/first"] + [f"/next/{i}" for i in range(5)]
+
+
 def test_health_and_readiness(sockspan, py_server, collector):
     """Ready means capturing and, with a collector, that it took the last batch."""
     c = collector()

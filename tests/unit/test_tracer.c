@@ -15,6 +15,7 @@
 
 #include "capture/clock.h"
 #include "trace/ids.h"
+#include "trace/peers.h"
 #include "span/span_builder.h"
 #include "trace/tracer.h"
 
@@ -680,6 +681,59 @@ Test(tracer_wait, spans_with_context_never_wait_and_flush_sends_the_rest)
 	cr_expect_eq(nspans, 1);
 	tracer_flush(tr);
 	cr_expect_eq(nspans, 2);
+}
+
+/* A server span ended and held (nspans unchanged), or sent at once. */
+static bool held_after(exchange_id id, const struct conn *c)
+{
+	size_t before = nspans;
+
+	end(id, c, "/a");
+	return nspans == before;
+}
+
+/* Clients from an address whose waits ended unjoined (an untraced client, or
+ * another node's) no longer make spans wait, but for one probe a second; the
+ * same address seen by another process still waits. */
+Test(tracer_wait, an_address_that_never_joined_stops_waiting_but_for_probes)
+{
+	struct conn in = conn_of(1, "10.0.0.2", 80, "10.0.0.9", 50000);
+	struct conn other = conn_of(2, "10.0.0.5", 80, "10.0.0.9", 50001);
+	uint64_t expiry = 1000100 + JOIN_WAIT_NS;
+
+	cr_expect(held_after(start(&in, EXCHANGE_SERVER, 11, 100, "/a", NULL), &in), "an unknown address waits");
+	tracer_tick(tr, expiry);
+	cr_assert_eq(nspans, 1);
+	cr_expect_not(held_after(start(&in, EXCHANGE_SERVER, 11, 200, "/a", NULL), &in));
+	cr_expect_not(held_after(start(&in, EXCHANGE_SERVER, 11, 300, "/a", NULL), &in));
+	cr_expect_eq(stats.join_waits_skipped, 2);
+	cr_expect(held_after(start(&other, EXCHANGE_SERVER, 21, 400, "/a", NULL), &other));
+	/* A second later one exchange waits again, the next does not. */
+	cr_expect(held_after(start(&in, EXCHANGE_SERVER, 11, expiry + PEERS_PROBE_NS, "/a", NULL), &in));
+	cr_expect_not(held_after(start(&in, EXCHANGE_SERVER, 11, expiry + PEERS_PROBE_NS + 100, "/a", NULL),
+				 &in));
+	cr_expect_eq(stats.join_waits_skipped, 3);
+	tracer_flush(tr);
+}
+
+/* Where a CLIENT end was joined lately, a wait that ends unjoined (one late
+ * event, or an untraced client on the same address) does not stop the next. */
+Test(tracer_wait, an_address_that_joined_keeps_waiting)
+{
+	struct conn a_out = conn_of(1, "10.0.0.2", 41000, "10.0.0.3", 80);
+	struct conn b_in = conn_of(2, "10.0.0.3", 80, "10.0.0.2", 41000);
+	struct conn b_in2 = conn_of(2, "10.0.0.3", 80, "10.0.0.2", 41001);
+	exchange_id bs = start(&b_in, EXCHANGE_SERVER, 21, 900, "/b", NULL);
+	exchange_id ac = start(&a_out, EXCHANGE_CLIENT, 11, 900, "/b", NULL);
+
+	end(bs, &b_in, "/b");
+	end(ac, &a_out, "/b");
+	cr_assert_eq(stats.trace_joins, 1);
+	cr_expect(held_after(start(&b_in2, EXCHANGE_SERVER, 21, 1000, "/a", NULL), &b_in2));
+	tracer_tick(tr, 1001000 + JOIN_WAIT_NS);
+	cr_expect(held_after(start(&b_in2, EXCHANGE_SERVER, 21, 2000, "/a", NULL), &b_in2));
+	cr_expect_eq(stats.join_waits_skipped, 0);
+	tracer_flush(tr);
 }
 
 /* A table full of spans waiting for a join makes room for the next request:

@@ -296,6 +296,10 @@ static void render_trace(struct text *t, const struct sockspan_stats *s)
 	       "Traces whose spans stopped waiting for the CLIENT end early to make room in the table of "
 	       "exchanges in flight: they went out in their own trace.",
 	       s->join_waits_cut);
+	metric(t, "sockspan_join_waits_skipped_total", "counter",
+	       "SERVER spans without trace context sent without waiting for their CLIENT end: no CLIENT "
+	       "end came from that address to that process lately (see README, How it works).",
+	       s->join_waits_skipped);
 }
 
 static void render_export(struct text *t, const struct zipkin_exporter_stats *e)

@@ -38,6 +38,7 @@
 #include "trace/held.h"
 #include "trace/ids.h"
 #include "trace/inflight.h"
+#include "trace/peers.h"
 #include "trace/random.h"
 
 /* Candidate parents looked at for one CLIENT: more means a hostile or
@@ -64,6 +65,7 @@ struct tracer {
 	struct sockspan_stats *stats;
 	struct exchange_sink xsink;
 	struct inflight inflight;
+	struct peers peers;
 	traced_fn traced;
 	void *traced_ctx;
 	struct tcell *wait_head, *wait_tail; /* traces with spans waiting, by deadline (each holds a ref) */
@@ -167,6 +169,7 @@ static void server_start(struct tracer *t, struct xrec *r, const struct conn *c,
 	uint8_t trace[16], len = 0;
 	struct xrec *peer;
 
+	r->peer = peers_key(r->tgid, c->family, c->raddr);
 	if (context_trace(ctx, trace, &len)) {
 		r->cell = cell_new(trace, len, context_sampled(ctx), ctx->debug);
 		inflight_link(&t->inflight, r, XI_TRACE, trace_key(r->tgid, trace, len));
@@ -179,13 +182,18 @@ static void server_start(struct tracer *t, struct xrec *r, const struct conn *c,
 		r->parent = peer->parent;
 		r->shared = true;
 		t->stats->trace_joins++;
+		peers_joined(&t->peers, r->peer, r->start_ns);
 	} else {
 		r->cell = cell_new(NULL, 0, context_sampled(ctx), ctx->debug);
-		r->waiting = true;
-		inflight_link(&t->inflight, r, XI_HOP, r->id);
-		/* Not sampled, it makes no span whatever joins it: nothing waits. */
-		if (r->cell && t->o.join_wait_ns && context_sampled(ctx))
-			r->cell->wait_until = r->start_ns + t->o.join_wait_ns;
+		r->waiting = peers_should_wait(&t->peers, r->peer, r->start_ns);
+		if (r->waiting) {
+			inflight_link(&t->inflight, r, XI_HOP, r->id);
+			/* Not sampled, it makes no span whatever joins it: nothing waits. */
+			if (r->cell && t->o.join_wait_ns && context_sampled(ctx))
+				r->cell->wait_until = r->start_ns + t->o.join_wait_ns;
+		} else {
+			t->stats->join_waits_skipped++;
+		}
 	}
 	inflight_link(&t->inflight, r, XI_PROC, inflight_key(r->tgid, XI_PROC, 0));
 	inflight_link(&t->inflight, r, XI_THREAD, inflight_key(r->tgid, XI_THREAD, r->tid));
@@ -280,6 +288,7 @@ static void join_waiting_server(struct tracer *t, struct xrec *r)
 			s->shared = true;
 			t->stats->trace_joins++;
 		}
+		peers_joined(&t->peers, s->peer, r->start_ns);
 		s->waiting = false;
 		inflight_unlink(&t->inflight, s, XI_HOP);
 		/* Its spans that waited go out in the joined trace. */
@@ -473,15 +482,37 @@ static void stop_waiting(struct tracer *t)
 	cell_unref(cell);
 }
 
+/* The SERVER exchanges of cell that waited in vain: their clients' addresses
+ * may stop waiting. */
+static void note_unjoined(struct tracer *t, const struct tcell *cell, uint64_t now_ns)
+{
+	for (uint32_t s = cell->held_head; s; s = t->inflight.v[s - 1].held_next) {
+		const struct xrec *r = &t->inflight.v[s - 1];
+
+		if (r->waiting)
+			peers_unjoined(&t->peers, r->peer, now_ns);
+	}
+}
+
+/* Traces whose wait is over at now_ns stop waiting; learn: it really ended
+ * (a flush tells nothing about the clients). */
+static void stop_waits(struct tracer *t, uint64_t now_ns, bool learn)
+{
+	while (t->wait_head && (!t->wait_head->held_head || t->wait_head->wait_until <= now_ns)) {
+		if (learn)
+			note_unjoined(t, t->wait_head, now_ns);
+		stop_waiting(t);
+	}
+}
+
 void tracer_tick(struct tracer *t, uint64_t now_ns)
 {
-	while (t->wait_head && (!t->wait_head->held_head || t->wait_head->wait_until <= now_ns))
-		stop_waiting(t);
+	stop_waits(t, now_ns, true);
 }
 
 void tracer_flush(struct tracer *t)
 {
-	tracer_tick(t, UINT64_MAX);
+	stop_waits(t, UINT64_MAX, false);
 }
 
 static void on_drop(void *ctx, exchange_id id)
@@ -508,6 +539,11 @@ struct tracer *tracer_new(const struct tracer_opts *o, struct sockspan_stats *st
 		free(t);
 		return NULL;
 	}
+	if (peers_init(&t->peers) < 0) {
+		inflight_free(&t->inflight);
+		free(t);
+		return NULL;
+	}
 	return t;
 }
 
@@ -528,6 +564,7 @@ void tracer_free(struct tracer *t)
 			cell_unref(t->inflight.v[i].cell);
 		}
 	inflight_free(&t->inflight);
+	peers_free(&t->peers);
 	free(t);
 }
 

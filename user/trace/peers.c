@@ -1,0 +1,78 @@
+#include "trace/peers.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int peers_init(struct peers *p)
+{
+	p->slots = calloc(PEERS_SLOTS, sizeof(*p->slots));
+	return p->slots ? 0 : -1;
+}
+
+void peers_free(struct peers *p)
+{
+	free(p->slots);
+	p->slots = NULL;
+}
+
+static uint64_t mix(uint64_t x)
+{
+	/* splitmix64's finaliser */
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+uint64_t peers_key(uint32_t tgid, uint8_t family, const uint8_t *addr)
+{
+	uint64_t a, b, k;
+
+	memcpy(&a, addr, 8);
+	memcpy(&b, addr + 8, 8);
+	k = mix(mix(mix((uint64_t)tgid << 8 | family) ^ a) ^ b);
+	return k ? k : 1; /* 0 marks an empty slot */
+}
+
+/* key's slot, emptied for it if another key had it. */
+static struct peer_slot *slot(struct peers *p, uint64_t key)
+{
+	struct peer_slot *s = &p->slots[key & (PEERS_SLOTS - 1)];
+
+	if (s->key != key)
+		*s = (struct peer_slot){ .key = key };
+	return s;
+}
+
+static bool joined_lately(const struct peer_slot *s, uint64_t now_ns)
+{
+	/* Event times of different CPUs can come slightly out of order. */
+	return s->joined_ns && (now_ns < s->joined_ns || now_ns - s->joined_ns < PEERS_JOIN_MEMORY_NS);
+}
+
+bool peers_should_wait(struct peers *p, uint64_t key, uint64_t now_ns)
+{
+	struct peer_slot *s = slot(p, key);
+
+	if (!s->quiet_until || joined_lately(s, now_ns))
+		return true;
+	if (now_ns < s->quiet_until)
+		return false;
+	s->quiet_until = now_ns + PEERS_PROBE_NS; /* this one probes: the next wait in an interval */
+	return true;
+}
+
+void peers_joined(struct peers *p, uint64_t key, uint64_t now_ns)
+{
+	struct peer_slot *s = slot(p, key);
+
+	s->joined_ns = now_ns ? now_ns : 1;
+	s->quiet_until = 0;
+}
+
+void peers_unjoined(struct peers *p, uint64_t key, uint64_t now_ns)
+{
+	/* A recent join still wins: see peers_should_wait. */
+	slot(p, key)->quiet_until = now_ns + PEERS_PROBE_NS;
+}
