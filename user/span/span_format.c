@@ -196,11 +196,14 @@ static void put_field(struct jw *w, const char *field, size_t field_size)
 
 static void put_hex(struct jw *w, bool *first, const char *key, const uint8_t *id, size_t n)
 {
-	char buf[33];
+	/* Quoted hex digits: nothing to escape. */
+	char buf[35];
 
-	hex_encode(buf, id, n);
+	buf[0] = '"';
+	hex_encode(buf + 1, id, n);
+	buf[2 * n + 1] = '"';
 	put_key(w, first, key);
-	put_string(w, buf, 2 * n);
+	put(w, buf, 2 * n + 2);
 }
 
 /* An exact integer, clamped to int64 (cJSON would print big doubles as 1.7e+15). */
