@@ -156,6 +156,18 @@ static void job_with_a_short_suffix(cJSON *pod)
 	cJSON_ReplaceItemInObject(owner(pod), "name", cJSON_CreateString("migrate-2"));
 }
 
+/* Cutting the hash or the schedule would leave "checkout-": no name. */
+static void rs_with_a_double_dash(cJSON *pod)
+{
+	cJSON_ReplaceItemInObject(owner(pod), "name", cJSON_CreateString("checkout--7d4b9c8f6d"));
+}
+
+static void job_with_a_double_dash(cJSON *pod)
+{
+	cJSON_ReplaceItemInObject(owner(pod), "kind", cJSON_CreateString("Job"));
+	cJSON_ReplaceItemInObject(owner(pod), "name", cJSON_CreateString("nightly--28930125"));
+}
+
 static void other_kind(cJSON *pod)
 {
 	cJSON_ReplaceItemInObject(owner(pod), "kind", cJSON_CreateString("Rollout"));
@@ -178,6 +190,12 @@ Test(k8s_pod, workloads_from_owner_references)
 	cr_assert_eq(parse_edited(job_with_a_short_suffix, &p, err, sizeof(err)), 0, "%s", err);
 	cr_expect_eq(p.workload_kind, K8S_WORKLOAD_JOB);
 	cr_expect_str_eq(p.workload, "migrate-2");
+	cr_assert_eq(parse_edited(rs_with_a_double_dash, &p, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(p.workload_kind, K8S_WORKLOAD_REPLICASET);
+	cr_expect_str_eq(p.workload, "checkout--7d4b9c8f6d");
+	cr_assert_eq(parse_edited(job_with_a_double_dash, &p, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(p.workload_kind, K8S_WORKLOAD_JOB);
+	cr_expect_str_eq(p.workload, "nightly--28930125");
 	cr_assert_eq(parse_edited(other_kind, &p, err, sizeof(err)), 0, "%s", err);
 	cr_expect_eq(p.workload_kind, K8S_WORKLOAD_OTHER);
 	cr_expect_str_eq(p.workload, "checkout-canary");

@@ -68,6 +68,17 @@ static void take_service_annotation(const cJSON *meta, struct k8s_pod *out)
 		memcpy(out->service_name, v, n + 1);
 }
 
+/* name cut at its '-' at, unless what is left is no DNS subdomain (a
+ * hostile owner "web--<hash>" would leave "web-"); true if it was cut. */
+static bool cut_at(char *name, size_t at)
+{
+	name[at] = '\0';
+	if (k8s_check(K8S_CHECK_SUBDOMAIN, name))
+		return true;
+	name[at] = '-';
+	return false;
+}
+
 /* name with "-<suffix>" cut off when it ends so; true if it did. */
 static bool cut_suffix(char *name, const char *suffix)
 {
@@ -75,8 +86,7 @@ static bool cut_suffix(char *name, const char *suffix)
 
 	if (k == 0 || n < k + 2 || name[n - k - 1] != '-' || memcmp(name + n - k, suffix, k) != 0)
 		return false;
-	name[n - k - 1] = '\0';
-	return true;
+	return cut_at(name, n - k - 1);
 }
 
 /* name with its "-<digits>" scheduled-time suffix cut off, when it has one. */
@@ -88,8 +98,7 @@ static bool cut_schedule(char *name)
 		d++;
 	if (d < CRONJOB_SUFFIX_MIN_DIGITS || d > CRONJOB_SUFFIX_MAX_DIGITS || n < d + 2 || name[n - d - 1] != '-')
 		return false;
-	name[n - d - 1] = '\0';
-	return true;
+	return cut_at(name, n - d - 1);
 }
 
 static const struct {
