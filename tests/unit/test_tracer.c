@@ -117,16 +117,23 @@ static struct tc_headers headers_of(const char *const *h)
 	return th;
 }
 
-static exchange_id start(const struct conn *c, enum exchange_role role, uint32_t tid, uint32_t seq,
-			 const char *path, const char *const *hdrs)
+static exchange_id start_at(const struct conn *c, enum exchange_role role, uint32_t tid, uint32_t seq,
+			    uint64_t start_ns, const char *path, const char *const *hdrs)
 {
 	struct tc_headers th = headers_of(hdrs);
 	struct exchange_start x = {
-		.role = role, .proto = PROTO_HTTP1, .tid = tid, .seq = seq, .start_ns = 1000000 + seq,
+		.role = role, .proto = PROTO_HTTP1, .tid = tid, .seq = seq, .start_ns = start_ns,
 		.headers = &th, .ident = { { "GET", 3 }, { path, strlen(path) } },
 	};
 
 	return xs->start(xs->ctx, c, &x);
+}
+
+/* Started at 1 ms + seq ns. */
+static exchange_id start(const struct conn *c, enum exchange_role role, uint32_t tid, uint32_t seq,
+			 const char *path, const char *const *hdrs)
+{
+	return start_at(c, role, tid, seq, 1000000 + seq, path, hdrs);
 }
 
 /* Ends id with a 200; returns the span it made (NULL: none). */
@@ -693,27 +700,56 @@ static bool held_after(exchange_id id, const struct conn *c)
 }
 
 /* Clients from an address whose waits ended unjoined (an untraced client, or
- * another node's) no longer make spans wait, but for one probe a second; the
- * same address seen by another process still waits. */
+ * another node's) no longer make spans wait, but for a probe every
+ * PEERS_PROBE_NS; the same address seen by another process still waits. */
 Test(tracer_wait, an_address_that_never_joined_stops_waiting_but_for_probes)
 {
 	struct conn in = conn_of(1, "10.0.0.2", 80, "10.0.0.9", 50000);
 	struct conn other = conn_of(2, "10.0.0.5", 80, "10.0.0.9", 50001);
-	uint64_t expiry = 1000100 + JOIN_WAIT_NS;
+	uint64_t expiry = 1000100 + JOIN_WAIT_NS, probe = expiry + PEERS_PROBE_NS;
 
 	cr_expect(held_after(start(&in, EXCHANGE_SERVER, 11, 100, "/a", NULL), &in), "an unknown address waits");
 	tracer_tick(tr, expiry);
 	cr_assert_eq(nspans, 1);
-	cr_expect_not(held_after(start(&in, EXCHANGE_SERVER, 11, 200, "/a", NULL), &in));
-	cr_expect_not(held_after(start(&in, EXCHANGE_SERVER, 11, 300, "/a", NULL), &in));
+	cr_expect_not(held_after(start_at(&in, EXCHANGE_SERVER, 11, 200, expiry + 100, "/a", NULL), &in));
+	cr_expect_not(held_after(start_at(&in, EXCHANGE_SERVER, 11, 300, expiry + 200, "/a", NULL), &in));
 	cr_expect_eq(stats.join_waits_skipped, 2);
-	cr_expect(held_after(start(&other, EXCHANGE_SERVER, 21, 400, "/a", NULL), &other));
-	/* A second later one exchange waits again, the next does not. */
-	cr_expect(held_after(start(&in, EXCHANGE_SERVER, 11, expiry + PEERS_PROBE_NS, "/a", NULL), &in));
-	cr_expect_not(held_after(start(&in, EXCHANGE_SERVER, 11, expiry + PEERS_PROBE_NS + 100, "/a", NULL),
-				 &in));
+	cr_expect(held_after(start_at(&other, EXCHANGE_SERVER, 21, 400, expiry + 300, "/a", NULL), &other));
+	/* The probe waits, and so does what follows it within its wait; not what comes after. */
+	cr_expect(held_after(start_at(&in, EXCHANGE_SERVER, 11, 1, probe, "/a", NULL), &in));
+	cr_expect(held_after(start_at(&in, EXCHANGE_SERVER, 11, 2, probe + 100, "/a", NULL), &in));
+	tracer_tick(tr, probe + JOIN_WAIT_NS);
+	cr_expect_eq(nspans, 6, "other's, then the probe and the one that followed it");
+	cr_expect_not(held_after(start_at(&in, EXCHANGE_SERVER, 11, 3, probe + JOIN_WAIT_NS + 100, "/a", NULL), &in));
 	cr_expect_eq(stats.join_waits_skipped, 3);
 	tracer_flush(tr);
+}
+
+/* A client's requests that start once its address stopped waiting, while its
+ * earlier ones still wait, go out with them: its spans stay in order. */
+Test(tracer_wait, spans_of_one_address_stay_in_order_when_it_stops_waiting)
+{
+	struct conn in = conn_of(1, "10.0.0.2", 80, "10.0.0.9", 50000);
+	static const char *const paths[] = { "/a", "/b", "/c", "/d", "/e" };
+	const uint32_t seqs[] = { 100, 50000000, 150000000, 160000000, 400000000 };
+
+	for (unsigned i = 0; i < 3; i++)
+		end(start(&in, EXCHANGE_SERVER, 11, seqs[i], paths[i], NULL), &in, paths[i]);
+	tracer_tick(tr, 1000100 + JOIN_WAIT_NS); /* /a's wait ends: the address stops waiting */
+	cr_assert_eq(nspans, 1);
+	end(start(&in, EXCHANGE_SERVER, 11, seqs[3], paths[3], NULL), &in, paths[3]);
+	cr_expect_eq(nspans, 1, "/d waits for /b and /c");
+	tracer_tick(tr, 1000000 + seqs[2] + JOIN_WAIT_NS);
+	cr_assert_eq(nspans, 4);
+	end(start(&in, EXCHANGE_SERVER, 11, seqs[4], paths[4], NULL), &in, paths[4]);
+	cr_assert_eq(nspans, 5, "/e goes out at once");
+	for (unsigned i = 0; i < 5; i++) {
+		char want[16];
+
+		snprintf(want, sizeof(want), "get %s", paths[i]);
+		cr_expect_str_eq(spans[i].name, want);
+	}
+	cr_expect_eq(stats.join_waits_skipped, 1);
 }
 
 /* Where a CLIENT end was joined lately, a wait that ends unjoined (one late

@@ -298,7 +298,7 @@ static void render_trace(struct text *t, const struct sockspan_stats *s)
 	       s->join_waits_cut);
 	metric(t, "sockspan_join_waits_skipped_total", "counter",
 	       "SERVER spans without trace context sent without waiting for their CLIENT end: no CLIENT "
-	       "end came from that address to that process lately (see README, How it works).",
+	       "end came from that address to that process lately.",
 	       s->join_waits_skipped);
 }
 

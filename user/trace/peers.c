@@ -51,16 +51,23 @@ static bool joined_lately(const struct peer_slot *s, uint64_t now_ns)
 	return s->joined_ns && (now_ns < s->joined_ns || now_ns - s->joined_ns < PEERS_JOIN_MEMORY_NS);
 }
 
-bool peers_should_wait(struct peers *p, uint64_t key, uint64_t now_ns)
+uint64_t peers_wait_until(struct peers *p, uint64_t key, uint64_t now_ns, uint64_t wait_ns)
 {
 	struct peer_slot *s = slot(p, key);
+	uint64_t until = now_ns + wait_ns;
 
-	if (!s->quiet_until || joined_lately(s, now_ns))
-		return true;
-	if (now_ns < s->quiet_until)
-		return false;
-	s->quiet_until = now_ns + PEERS_PROBE_NS; /* this one probes: the next wait in an interval */
-	return true;
+	if (s->probe_ns && !joined_lately(s, now_ns)) {
+		if (now_ns < s->deadline_ns)
+			return s->deadline_ns; /* goes out with the waits in progress */
+		if (now_ns < s->probe_ns)
+			return 0;
+		s->probe_ns = now_ns + PEERS_PROBE_NS; /* this one probes */
+	}
+	if (until < now_ns)
+		until = UINT64_MAX;
+	if (until > s->deadline_ns)
+		s->deadline_ns = until;
+	return until ? until : 1;
 }
 
 void peers_joined(struct peers *p, uint64_t key, uint64_t now_ns)
@@ -68,11 +75,11 @@ void peers_joined(struct peers *p, uint64_t key, uint64_t now_ns)
 	struct peer_slot *s = slot(p, key);
 
 	s->joined_ns = now_ns ? now_ns : 1;
-	s->quiet_until = 0;
+	s->probe_ns = 0;
 }
 
 void peers_unjoined(struct peers *p, uint64_t key, uint64_t now_ns)
 {
-	/* A recent join still wins: see peers_should_wait. */
-	slot(p, key)->quiet_until = now_ns + PEERS_PROBE_NS;
+	/* A recent join still wins: see peers_wait_until. */
+	slot(p, key)->probe_ns = now_ns + PEERS_PROBE_NS;
 }

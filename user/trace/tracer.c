@@ -73,6 +73,7 @@ struct tracer {
 
 static void release_held(struct tracer *t, struct tcell *cell);
 static void stop_waiting(struct tracer *t);
+static void stop_waits(struct tracer *t, uint64_t now_ns, bool learn);
 
 /* ---- trace cells ---- */
 
@@ -185,12 +186,14 @@ static void server_start(struct tracer *t, struct xrec *r, const struct conn *c,
 		peers_joined(&t->peers, r->peer, r->start_ns);
 	} else {
 		r->cell = cell_new(NULL, 0, context_sampled(ctx), ctx->debug);
-		r->waiting = peers_should_wait(&t->peers, r->peer, r->start_ns);
+		uint64_t until = peers_wait_until(&t->peers, r->peer, r->start_ns, t->o.join_wait_ns);
+
+		r->waiting = until != 0;
 		if (r->waiting) {
 			inflight_link(&t->inflight, r, XI_HOP, r->id);
 			/* Not sampled, it makes no span whatever joins it: nothing waits. */
 			if (r->cell && t->o.join_wait_ns && context_sampled(ctx))
-				r->cell->wait_until = r->start_ns + t->o.join_wait_ns;
+				r->cell->wait_until = until;
 		} else {
 			t->stats->join_waits_skipped++;
 		}
@@ -461,6 +464,10 @@ static void on_end(void *ctx, exchange_id id, const struct conn *c, const struct
 
 	if (!r)
 		return;
+	/* Waits over by this event's time end first: spans of one client go out
+	 * in order, whether they waited or not. A late CLIENT event has its
+	 * writer's time, so none can still come for them. */
+	stop_waits(t, x->end_ns, true);
 	cell = cell_resolve(r->cell);
 	if (cell->wait_until && x->end_ns < cell->wait_until && hold(t, r, cell, c, x))
 		return;
