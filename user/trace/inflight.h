@@ -46,7 +46,7 @@ struct xrec {
 	enum proto_id proto;
 	uint32_t tgid, tid;
 	uint16_t lport, rport;   /* of the connection: a join checks the client's source port */
-	uint64_t peer;           /* SERVER: peers_key() of the process and its client's address */
+	uint64_t peer;           /* waiting SERVER: peers_key() of the process and its client's address */
 	uint64_t start_ns;
 	uint64_t id;             /* span id */
 	uint64_t parent;         /* parent span id; 0: none */

@@ -1,7 +1,10 @@
 #include "trace/peers.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "trace/inflight.h"
 
 int peers_init(struct peers *p)
 {
@@ -15,23 +18,13 @@ void peers_free(struct peers *p)
 	p->slots = NULL;
 }
 
-static uint64_t mix(uint64_t x)
-{
-	/* splitmix64's finaliser */
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
 uint64_t peers_key(uint32_t tgid, uint8_t family, const uint8_t *addr)
 {
 	uint64_t a, b, k;
 
 	memcpy(&a, addr, 8);
 	memcpy(&b, addr + 8, 8);
-	k = mix(mix(mix((uint64_t)tgid << 8 | family) ^ a) ^ b);
+	k = inflight_key(tgid, family, a ^ inflight_key(0, 0, b));
 	return k ? k : 1; /* 0 marks an empty slot */
 }
 
@@ -63,8 +56,6 @@ uint64_t peers_wait_until(struct peers *p, uint64_t key, uint64_t now_ns, uint64
 			return 0;
 		s->probe_ns = now_ns + PEERS_PROBE_NS; /* this one probes */
 	}
-	if (until < now_ns)
-		until = UINT64_MAX;
 	if (until > s->deadline_ns)
 		s->deadline_ns = until;
 	return until ? until : 1;

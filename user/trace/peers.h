@@ -17,7 +17,6 @@
 #ifndef SOCKSPAN_PEERS_H
 #define SOCKSPAN_PEERS_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
 /* Addresses remembered at most (a power of two; collisions replace). */

@@ -170,7 +170,6 @@ static void server_start(struct tracer *t, struct xrec *r, const struct conn *c,
 	uint8_t trace[16], len = 0;
 	struct xrec *peer;
 
-	r->peer = peers_key(r->tgid, c->family, c->raddr);
 	if (context_trace(ctx, trace, &len)) {
 		r->cell = cell_new(trace, len, context_sampled(ctx), ctx->debug);
 		inflight_link(&t->inflight, r, XI_TRACE, trace_key(r->tgid, trace, len));
@@ -183,11 +182,13 @@ static void server_start(struct tracer *t, struct xrec *r, const struct conn *c,
 		r->parent = peer->parent;
 		r->shared = true;
 		t->stats->trace_joins++;
-		peers_joined(&t->peers, r->peer, r->start_ns);
+		peers_joined(&t->peers, peers_key(r->tgid, c->family, c->raddr), r->start_ns);
 	} else {
-		r->cell = cell_new(NULL, 0, context_sampled(ctx), ctx->debug);
-		uint64_t until = peers_wait_until(&t->peers, r->peer, r->start_ns, t->o.join_wait_ns);
+		uint64_t until;
 
+		r->cell = cell_new(NULL, 0, context_sampled(ctx), ctx->debug);
+		r->peer = peers_key(r->tgid, c->family, c->raddr);
+		until = peers_wait_until(&t->peers, r->peer, r->start_ns, t->o.join_wait_ns);
 		r->waiting = until != 0;
 		if (r->waiting) {
 			inflight_link(&t->inflight, r, XI_HOP, r->id);
