@@ -7,7 +7,7 @@
  * the development machine), and a tracee that churns connections chooses
  * how fragmented the heap gets. So sockspan replaces malloc and its kin, as
  * glibc's manual allows ("Replacing malloc"), with glibc's own functions plus
- * one atomic add of the block's usable size. Linked into the agent only:
+ * one atomic add of the block's footprint. Linked into the agent only:
  * the sanitizer builds (unit tests, fuzzers) have their own malloc. */
 #include "heap.h"
 
@@ -28,13 +28,21 @@ extern void *__libc_pvalloc(size_t n);
 /* Process-wide like the allocator it counts; every thread allocates. */
 static _Atomic size_t in_use, peak;
 
+/* What a live block takes from the arena: its usable size plus the size word
+ * before it (what mallinfo2 counts). Blocks of a few tens of bytes, as HPACK
+ * entries are, would otherwise be undercounted by a fifth. */
+static size_t footprint(void *p)
+{
+	return malloc_usable_size(p) + sizeof(size_t);
+}
+
 static void *counted(void *p)
 {
 	size_t n, high;
 
 	if (!p)
 		return p;
-	n = malloc_usable_size(p);
+	n = footprint(p);
 	n += atomic_fetch_add_explicit(&in_use, n, memory_order_relaxed);
 	/* A new high is rare: one load in the common case. */
 	high = atomic_load_explicit(&peak, memory_order_relaxed);
@@ -47,7 +55,7 @@ static void *counted(void *p)
 static void uncount(void *p)
 {
 	if (p)
-		atomic_fetch_sub_explicit(&in_use, malloc_usable_size(p), memory_order_relaxed);
+		atomic_fetch_sub_explicit(&in_use, footprint(p), memory_order_relaxed);
 }
 
 size_t heap_in_use(void)
@@ -83,7 +91,7 @@ void *calloc(size_t n, size_t size)
 
 void *realloc(void *p, size_t n)
 {
-	size_t old = p ? malloc_usable_size(p) : 0;
+	size_t old = p ? footprint(p) : 0;
 	void *q = __libc_realloc(p, n);
 
 	/* NULL with n > 0: p is untouched; with n == 0, glibc freed it. */

@@ -4,8 +4,9 @@
 
 #include <stddef.h>
 
-/* Usable bytes of every block malloc and its kin handed out and that are not
- * freed yet: what mallinfo2's uordblks + hblkhd say, without its walk. */
+/* Bytes of every block malloc and its kin handed out and that are not freed
+ * yet, each with its size word: what mallinfo2's uordblks + hblkhd say,
+ * without its walk. */
 size_t heap_in_use(void);
 /* The most heap_in_use() has been since the last heap_peak_reset() (which
  * starts it again from the heap in use). */
