@@ -291,6 +291,24 @@ int BPF_PROG(sock_emit, struct sock *sk)
 
 #define SHUTDOWN_MASK 3
 
+/* With --pid, the listeners of the traced processes: the socket each accepted
+ * connection is cloned from passes its storage on to it (BPF_F_CLONE), so the
+ * softirq that completes a handshake, in no process's context, tells the
+ * traced servers' connections from the others without storage on every
+ * socket of the node. Marked at listen() and, for the listeners the traced
+ * processes already hold when sockspan starts, by the loader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+	__type(key, int);
+	__type(value, __u8);
+} traced_listeners SEC(".maps");
+
+static __always_inline void mark_listener(struct sock *sk)
+{
+	bpf_sk_storage_get(&traced_listeners, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+}
+
 static __always_inline void set_sock_role(struct sock *sk, __u8 role)
 {
 	struct sock_info *si = sock_info_new(sk);
@@ -368,12 +386,18 @@ int BPF_PROG(sock_state, struct sock *sk, int oldstate, int newstate)
 			set_sock_role(sk, SS_ROLE_CLIENT);
 		return 0;
 	}
+	/* listen(), in the listening task. */
+	if (newstate == TCP_LISTEN) {
+		if (filter_tgid && is_traced(bpf_get_current_pid_tgid() >> 32))
+			mark_listener(sk);
+		return 0;
+	}
 	/* The handshake's last ACK, in a softirq before accept(): the task it
-	 * interrupted is no one's, so only the cgroup filter applies, through
-	 * the socket's cgroup. With --pid alone, every accepted connection of
-	 * the node gets its few bytes of storage. */
+	 * interrupted is no one's, so the filters apply through what the socket
+	 * carries: its cgroup and its listener's mark. */
 	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED) {
-		if (!filter_cgroup || sock_cgroup_traced(sk))
+		if ((!filter_cgroup || sock_cgroup_traced(sk)) &&
+		    (!filter_tgid || bpf_sk_storage_get(&traced_listeners, sk, NULL, 0)))
 			set_sock_role(sk, SS_ROLE_SERVER);
 		return 0;
 	}

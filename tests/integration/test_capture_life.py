@@ -25,7 +25,7 @@ FIELDS = ("ts_ns", "cgroup_id", "sock_ino", "tgid", "tid", "fd", "seq", "len", "
           "type", "dir", "role", "family", "lport", "rport", "laddr", "raddr", "comm")
 DATA, CLOSE = 1, 3
 EGRESS, INGRESS = 0, 1
-CLIENT, SERVER = 1, 2
+UNKNOWN, CLIENT, SERVER = 0, 1, 2
 
 
 def read_events(path):
@@ -104,12 +104,15 @@ def exchange(cli, srv, port):
     return c["ino"], s["ino"]
 
 
+@pytest.mark.parametrize("listen", ["before", "after"])
 @pytest.mark.parametrize("select", ["pid", "cgroup"])
 @pytest.mark.parametrize("hooks", ["socket", "syscalls"])
-def test_roles_and_one_close_after_the_bytes(hooks, select, peers, pod_cgroup, tmp_path):
+def test_roles_and_one_close_after_the_bytes(hooks, select, listen, peers, pod_cgroup, tmp_path):
     """Each end's events say which end it is, and its socket's last event is its one close.
-    Under the cgroup filter, the server's role is decided outside its context (with the
-    socket hooks, in the softirq that completes the handshake): by the socket's cgroup."""
+    With the socket hooks the server's role is decided outside its context, in the softirq
+    that completes the handshake: under the cgroup filter by the socket's cgroup, under the
+    pid filter by its listener, marked as a traced process's when it listens or, for one it
+    held already (listen "before"), when the capture starts."""
     cli, srv = peers(), peers()
     if select == "cgroup":
         for p in (cli, srv):
@@ -117,14 +120,38 @@ def test_roles_and_one_close_after_the_bytes(hooks, select, peers, pod_cgroup, t
         args = ["--cgroup", str(pod_cgroup.stat().st_ino)]
     else:
         args = [str(cli.pid), str(srv.pid)]
-    port = srv.listen()["port"]  # the listener, hence the accepted socket, in the pod
+    if listen == "before":
+        port = srv.listen()["port"]  # the listener, hence the accepted socket, in the pod
     rec = Recording(tmp_path / "ev.ssev.gz", hooks, *args)
+    if listen == "after":
+        port = srv.listen()["port"]
     c_ino, s_ino = exchange(cli, srv, port)
     events = rec.stop()
     assert life(events, cli.pid, c_ino) == [(DATA, EGRESS, CLIENT, b"ping"), (DATA, INGRESS, CLIENT, b"pong"),
                                             (CLOSE, EGRESS, CLIENT, b"")]
     assert life(events, srv.pid, s_ino) == [(DATA, INGRESS, SERVER, b"ping"), (DATA, EGRESS, SERVER, b"pong"),
                                             (CLOSE, EGRESS, SERVER, b"")]
+
+
+@pytest.mark.parametrize("hooks", ["socket", "syscalls"])
+def test_connections_of_untraced_listeners_have_no_role(hooks, peers, tmp_path):
+    """Under the pid filter, a connection an untraced process accepted is left alone when
+    the handshake completes (the socket hooks gave every accepted socket of the node a
+    role, and storage with it): a traced process that later takes its fd has it traced
+    from its first bytes, its role unknown."""
+    cli, srv, taker = peers(), peers(), peers()
+    rec = Recording(tmp_path / "ev.ssev.gz", hooks, taker.pid)
+    port = srv.listen()["port"]
+    c = cli.connect(port=port)
+    s = taker.take(pid=srv.pid, fd=srv.accept()["fd"])
+    cli.send(fd=c["fd"], data="ping")
+    assert taker.recv(fd=s["fd"], n=4)["data"] == "ping"
+    taker.send(fd=s["fd"], data="pong")
+    assert cli.recv(fd=c["fd"], n=4)["data"] == "pong"
+    events = rec.stop()
+    ino = [e["sock_ino"] for e in events if e["tgid"] == taker.pid]
+    assert ino, "the taker's bytes were not captured"
+    assert life(events, taker.pid, ino[0]) == [(DATA, INGRESS, UNKNOWN, b"ping"), (DATA, EGRESS, UNKNOWN, b"pong")]
 
 
 def test_untraced_and_outside_the_cgroup_make_no_event(peers, pod_cgroup, tmp_path):

@@ -15,6 +15,7 @@
 
 #include "sockspan.skel.h"
 #include "capture/clock.h"
+#include "capture/listeners.h"
 #include "capture/privilege.h"
 #include "capture/self_probe.h"
 #include "capture/tracefs.h"
@@ -216,6 +217,8 @@ struct capture *capture_new(const struct capture_opts *o, capture_event_fn fn, v
 		snprintf(err, cap, "cannot attach the BPF programs: %s", strerror(-e));
 		goto fail;
 	}
+	if (c->hooks == CAPTURE_HOOKS_SOCKET)
+		listeners_mark(bpf_map__fd(c->skel->maps.traced_listeners), o->pids, o->npids);
 	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_sample, c, NULL);
 	if (!c->rb) {
 		snprintf(err, cap, "cannot set up the ring buffer: %s", strerror(errno));
