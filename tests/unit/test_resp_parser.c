@@ -461,6 +461,7 @@ Test(resp_values, scalars_and_edges)
 	expect_value(RESP_MODE_REPLY, "-ERR\r\n", "-3:ERR");
 	expect_value(RESP_MODE_REPLY, ",-inf\r\n", ",4:-inf");
 	expect_value(RESP_MODE_REPLY, ",nan\r\n", ",3:nan");
+	expect_value(RESP_MODE_REPLY, ",-Inf\r\n", ",4:-Inf"); /* case-insensitive, as Redis reads them */
 	expect_value(RESP_MODE_REPLY, ",1.5e+300\r\n", ",8:1.5e+300");
 	expect_value(RESP_MODE_REPLY, ",-10\r\n", ",3:-10");
 	expect_value(RESP_MODE_REPLY, "(+12\r\n", "(3:+12");
