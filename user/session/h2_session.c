@@ -24,8 +24,8 @@
  * start follows SETTINGS_HEADER_TABLE_SIZE exactly (applied when the peer
  * acknowledges it, as nghttp2's own session does).
  *
- * Here: frames, SETTINGS and the exchanges of streams; h2_block.c decodes
- * header blocks, h2_streams.c keeps the open streams. */
+ * Here: frames and SETTINGS; h2_exchange.c makes the exchanges of streams,
+ * h2_block.c decodes header blocks, h2_streams.c keeps the open streams. */
 #include "session/h2_session.h"
 
 #include <stdbool.h>
@@ -38,235 +38,14 @@
 #include "parse/h2_frame.h"
 #include "session/exchange.h"
 #include "session/h2_block.h"
+#include "session/h2_state.h"
 #include "session/h2_streams.h"
 
 /* Control frames are read whole: SETTINGS, GOAWAY with its debug data... a
  * peer must accept this much, so real ones never send more. */
 #define H2_MAX_CONTROL_LEN H2_DEFAULT_MAX_FRAME_SIZE
-/* SETTINGS frames of one side awaiting their ACK (peers send one or two). */
-#define H2_MAX_PENDING_SETTINGS 8
 /* A SETTINGS frame without SETTINGS_HEADER_TABLE_SIZE, in the pending list. */
 #define H2_NO_TABLE_SIZE UINT32_MAX
-
-enum h2_sync {
-	H2_SYNC_HUNT,   /* looking for the preface or a trusted frame boundary */
-	H2_SYNC_FRAMES, /* in step with the frames */
-};
-
-struct h2_side {
-	enum h2_sync sync;
-	bool started;        /* the direction's first bytes are behind us */
-	struct h2_decoder dec;
-	uint32_t max_frame;  /* SETTINGS_MAX_FRAME_SIZE of the receiver, 0 until known */
-	bool in_frame;       /* inside the payload of fh */
-	struct h2_frame_header fh;
-	uint32_t content_left, pad_left;
-	uint32_t tables[H2_MAX_PENDING_SETTINGS]; /* table sizes this side asked for, awaiting ACK */
-	unsigned ntables;
-	/* The header block being decoded (3.3 KiB): made at the first HEADERS,
-	 * given back when the connection idles between blocks. */
-	struct h2_block *block;
-};
-
-struct h2_state {
-	const struct session_env *env;
-	int req_dir;         /* enum ss_dir carrying requests, -1 until known */
-	bool conn_new;       /* connect/accept was seen: the connection started under capture */
-	bool preface_seen;
-	struct h2_side side[2]; /* by enum ss_dir */
-	struct h2_streams streams;
-};
-
-static bool block_open(const struct h2_side *side)
-{
-	return side->block && side->block->open;
-}
-
-static void block_close(struct h2_side *side)
-{
-	if (side->block)
-		side->block->open = false;
-}
-
-/* ---- exchanges ---- */
-
-/* The stream's exchange ends with a span (rst: the RST_STREAM error code, or -1). */
-static void end_exchange(const struct h2_state *st, const struct conn *c, const struct h2_stream *h,
-			 uint64_t end_ns, int64_t rst)
-{
-	struct exchange_end end = { .end_ns = end_ns, .rst = rst };
-
-	if (h->grpc) {
-		end.type = EXCHANGE_GRPC;
-		end.u.grpc = (struct exchange_grpc){
-			.path = h->path, .path_len = h->path_len,
-			.http_status = h->status, .grpc_status = h->grpc_status,
-			.message = h->has_grpc_message ? h->grpc_message : NULL, .message_len = h->grpc_message_len,
-			.request = &h->msgs[st->req_dir], .response = &h->msgs[!st->req_dir],
-		};
-	} else {
-		end.type = EXCHANGE_HTTP;
-		end.u.http = (struct exchange_http){
-			.method = h->method, .method_len = h->method_len,
-			.target = h->path, .target_len = h->path_len, .status = h->status,
-		};
-	}
-	exchange_end(st->env, h->xid, c, &end);
-}
-
-/* The stream ends (response END_STREAM, or a reset: rst >= 0). */
-static void stream_finish(struct h2_state *st, const struct conn *c, struct h2_stream *h, uint64_t end_ns,
-			  int64_t rst)
-{
-	if (h->damaged || (!h->status && rst < 0)) {
-		h2_streams_drop(&st->streams, h);
-		return;
-	}
-	end_exchange(st, c, h, end_ns, rst);
-	h2_streams_remove(&st->streams, h);
-}
-
-/* END_STREAM in dir on stream id. */
-static void stream_end(struct h2_state *st, const struct conn *c, enum ss_dir dir, uint32_t id, uint64_t end_ns)
-{
-	struct h2_stream *h = h2_streams_find(&st->streams, id);
-
-	if (h)
-		h->ended |= (uint8_t)(1u << dir);
-	if (st->req_dir < 0) {
-		/* Sides unknown: a stream is over when both have ended it. */
-		if (h && h->ended == 3)
-			stream_finish(st, c, h, end_ns, -1);
-		return;
-	}
-	if ((int)dir == st->req_dir)
-		return;
-	if (h)
-		stream_finish(st, c, h, end_ns, -1);
-	else if (id % 2)
-		st->env->stats->h2_streams_unspanned++; /* its request was never seen or never decoded */
-}
-
-/* The side that asks is known from now on; streams kept while it was not
- * (damaged: their requests were not decoded) whose answer already ended are over. */
-static void set_req_dir(struct h2_state *st, struct conn *c, enum ss_dir dir)
-{
-	st->req_dir = dir;
-	if (c->role == SS_ROLE_UNKNOWN)
-		c->role = dir == SS_DIR_EGRESS ? SS_ROLE_CLIENT : SS_ROLE_SERVER;
-	for (unsigned i = 0; i < st->streams.n;) {
-		struct h2_stream *h = &st->streams.v[i];
-
-		if (h->ended & (1u << !dir))
-			stream_finish(st, c, h, 0, -1);
-		else
-			i++;
-	}
-}
-
-/* A request's header block is complete: the stream and its exchange begin. */
-static void request_block(struct h2_state *st, const struct conn *c, struct h2_block *b)
-{
-	struct exchange_start x = {
-		.role = exchange_role_of(st->req_dir), .proto = PROTO_HTTP2,
-		.tid = b->tid, .seq = b->seq, .start_ns = b->start_ns, .headers = &b->trace,
-	};
-	struct h2_stream *h = h2_streams_find(&st->streams, b->stream_id);
-	bool connect = b->has_method && b->method_len == 7 && memcmp(b->method, "CONNECT", 7) == 0;
-
-	if (h)
-		return; /* trailers of the request: nothing a span needs */
-	/* Without method and path there is nothing to name a span with: the
-	 * response's end counts the stream. */
-	if (b->failed || b->malformed || !b->has_method || b->stream_id % 2 == 0 ||
-	    !(b->has_path || (connect && b->has_authority)))
-		return;
-	h = h2_streams_add(&st->streams, b->stream_id);
-	if (!h)
-		return;
-	h->grpc = b->grpc;
-	h->method_len = b->method_len;
-	memcpy(h->method, b->method, b->method_len);
-	if (b->has_path) {
-		h->path_len = b->path_len;
-		memcpy(h->path, b->path, b->path_len);
-	} else {
-		h->path_len = b->authority_len;
-		memcpy(h->path, b->authority, b->authority_len);
-	}
-	x.ident[0] = (struct tc_slice){ h->method, h->method_len };
-	x.ident[1] = (struct tc_slice){ h->path, h->path_len };
-	h->xid = exchange_start(st->env, c, &x);
-}
-
-/* A response's header block (headers, interim, or trailers) is complete. */
-static void response_block(struct h2_state *st, struct h2_block *b)
-{
-	struct h2_stream *h = h2_streams_find(&st->streams, b->stream_id);
-
-	if (!h)
-		return;
-	if (b->failed && !b->malformed && !h->grpc) {
-		/* What decoded before the failure is right (see the top): a :status
-		 * (static table, first in every block) is kept. A gRPC answer's
-		 * status may be what could not be decoded. */
-		if (b->has_status && b->status >= 200 && !h->status)
-			h->status = b->status;
-		return;
-	}
-	if (b->failed || b->malformed) {
-		h->damaged = true;
-		return;
-	}
-	if (b->has_status && b->status >= 200) {
-		h->damaged |= h->status != 0; /* a second final response */
-		h->status = b->status;
-	} else if (!b->has_status && !h->status) {
-		h->damaged = true; /* trailers before any headers */
-	}
-	if (b->has_grpc_status)
-		h->grpc_status = b->grpc_status;
-	if (b->has_grpc_message) {
-		h->has_grpc_message = true;
-		h->grpc_message_len = b->grpc_message_len;
-		memcpy(h->grpc_message, b->grpc_message, b->grpc_message_len);
-	}
-}
-
-static void block_end(struct h2_state *st, struct conn *c, enum ss_dir dir, uint64_t end_ns)
-{
-	static const uint8_t none[1];
-	struct h2_side *side = &st->side[dir];
-	struct h2_block *b = side->block;
-
-	h2_block_feed(b, &side->dec, none, 0, true);
-	b->open = false;
-	if (b->failed)
-		st->env->stats->h2_hpack_errors++;
-	if (b->push)
-		return;
-	if (st->req_dir < 0 && !b->failed && !b->malformed) {
-		if (b->has_method)
-			set_req_dir(st, c, dir);
-		else if (b->has_status)
-			set_req_dir(st, c, !dir);
-	}
-	if (st->req_dir < 0) {
-		/* Which side asks is unknown: the stream is kept to be counted once, at its end. */
-		if (b->stream_id % 2 && !h2_streams_find(&st->streams, b->stream_id)) {
-			struct h2_stream *h = h2_streams_add(&st->streams, b->stream_id);
-
-			if (h)
-				h->damaged = true;
-		}
-	} else if ((int)dir == st->req_dir) {
-		request_block(st, c, b);
-	} else {
-		response_block(st, b);
-	}
-	if (b->end_stream)
-		stream_end(st, c, dir, b->stream_id, end_ns);
-}
 
 /* ---- frames ---- */
 
@@ -322,7 +101,7 @@ static ssize_t hunt(struct h2_state *st, struct conn *c, enum ss_dir dir, const 
 		return r;
 	if (r > 0 && !side->started && (st->req_dir < 0 || (int)dir == st->req_dir)) {
 		if (st->req_dir < 0)
-			set_req_dir(st, c, dir);
+			h2_set_req_dir(st, c, dir);
 		st->preface_seen = true;
 		start_frames(side, true);
 		return r;
@@ -385,7 +164,7 @@ static void control(struct h2_state *st, struct conn *c, enum ss_dir dir, const 
 	case H2_RST_STREAM:
 		h = h2_streams_find(&st->streams, fh->stream_id);
 		if (h)
-			stream_finish(st, c, h, ts, h2_get_u32(p));
+			h2_stream_finish(st, c, h, ts, h2_get_u32(p));
 		break;
 	case H2_GOAWAY:
 		/* Requests above the last stream the server took were never processed. */
@@ -485,9 +264,9 @@ static void frame_end(struct h2_state *st, struct conn *c, enum ss_dir dir, uint
 
 	side->in_frame = false;
 	if (fh->type == H2_DATA && (fh->flags & H2_FLAG_END_STREAM))
-		stream_end(st, c, dir, fh->stream_id, end_ns);
+		h2_stream_end(st, c, dir, fh->stream_id, end_ns);
 	else if (is_block_frame(fh->type) && (fh->flags & H2_FLAG_END_HEADERS))
-		block_end(st, c, dir, end_ns);
+		h2_block_end(st, c, dir, end_ns);
 }
 
 static size_t parse(struct h2_state *st, struct conn *c, enum ss_dir dir, const struct stream *s, size_t off)
