@@ -26,31 +26,12 @@
 #include "conn/proto.h"
 #include "parse/resp_parser.h"
 #include "session/exchange.h"
+#include "session/redis_words.h"
 #include "session/request_queue.h"
 
 /* Pipelined commands awaiting replies: redis-benchmark -P 16 or a client
  * pipeline of hundreds is normal; beyond this a marker stands for the rest. */
 #define REDIS_MAX_PENDING 1024
-/* A span name: a command and its subcommand, each at most RESP_HEAD_MAX bytes. */
-#define REDIS_NAME_MAX (2 * RESP_HEAD_MAX + 2)
-
-/* Pub/sub commands, whose answers are confirmations named like them. */
-enum redis_sub {
-	SUB_NONE,
-	SUB_SUBSCRIBE,
-	SUB_PSUBSCRIBE,
-	SUB_SSUBSCRIBE,
-	SUB_UNSUBSCRIBE,
-	SUB_PUNSUBSCRIBE,
-	SUB_SUNSUBSCRIBE,
-};
-
-static const char *const sub_names[] = {
-	[SUB_SUBSCRIBE] = "subscribe", [SUB_PSUBSCRIBE] = "psubscribe",
-	[SUB_SSUBSCRIBE] = "ssubscribe", [SUB_UNSUBSCRIBE] = "unsubscribe",
-	[SUB_PUNSUBSCRIBE] = "punsubscribe", [SUB_SUNSUBSCRIBE] = "sunsubscribe",
-};
-
 struct redis_request {
 	bool lost;               /* first: request_queue's marker for lost exchanges */
 	bool monitor;            /* MONITOR: its +OK starts a feed */
@@ -247,97 +228,26 @@ static void emit(const struct redis_state *st, const struct conn *c, const struc
 
 /* ---- commands ---- */
 
-/* A command or subcommand word: what a span name may show. */
-static bool command_word(const struct resp_elem *e)
-{
-	if (e->type != RESP_BULK || e->len == 0 || e->len != e->head_len)
-		return false;
-	for (size_t i = 0; i < e->len; i++) {
-		char c = e->head[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '-' || c == '.' || c == ':'))
-			return false;
-	}
-	return true;
-}
-
-static size_t append_lower(char *dst, size_t n, const struct resp_elem *e)
-{
-	for (size_t i = 0; i < e->len; i++) {
-		char c = e->head[i];
-
-		dst[n++] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-	}
-	dst[n] = '\0';
-	return n;
-}
-
-static bool elem_is(const struct resp_elem *e, const char *word)
-{
-	size_t n = strlen(word);
-
-	if ((e->type != RESP_BULK && e->type != RESP_SIMPLE) || e->len != n || e->head_len != n)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = e->head[i];
-
-		if ((c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c) != word[i])
-			return false;
-	}
-	return true;
-}
-
-/* Span name: the command in lowercase, with its subcommand for containers (CLIENT SETNAME). */
-static void name_command(const struct resp_value *v, struct redis_request *r)
-{
-	const struct resp_elem *cmd = &v->elems[0], *sub = &v->elems[1];
-	size_t n;
-
-	r->argc = v->top.len;
-	if (!command_word(cmd)) {
-		strcpy(r->name, "unknown");
-		r->words = 0;
-		return;
-	}
-	n = append_lower(r->name, 0, cmd);
-	r->words = 1;
-	if (r->argc >= 2 && (resp_command_flags(cmd->head, cmd->len) & RESP_CMD_CONTAINER) &&
-	    command_word(sub)) {
-		r->name[n++] = ' ';
-		append_lower(r->name, n, sub);
-		r->words = 2;
-	}
-}
-
-static enum redis_sub sub_of(const struct resp_elem *e)
-{
-	for (size_t i = SUB_SUBSCRIBE; i < sizeof(sub_names) / sizeof(sub_names[0]); i++)
-		if (elem_is(e, sub_names[i]))
-			return (enum redis_sub)i;
-	return SUB_NONE;
-}
-
 /* Does this command get a reply? Follows CLIENT REPLY ON/OFF/SKIP and RESET as Redis does. */
 static bool gets_reply(struct redis_state *st, const struct resp_value *v)
 {
 	bool skipped = st->skip_next;
 
 	st->skip_next = false;
-	if (elem_is(&v->elems[0], "reset")) {
+	if (redis_elem_is(&v->elems[0], "reset")) {
 		st->reply_off = false;
 		return true;
 	}
-	if (v->top.len >= 3 && elem_is(&v->elems[0], "client") && elem_is(&v->elems[1], "reply")) {
-		if (elem_is(&v->elems[2], "on")) {
+	if (v->top.len >= 3 && redis_elem_is(&v->elems[0], "client") && redis_elem_is(&v->elems[1], "reply")) {
+		if (redis_elem_is(&v->elems[2], "on")) {
 			st->reply_off = false;
 			return true;
 		}
-		if (elem_is(&v->elems[2], "off")) {
+		if (redis_elem_is(&v->elems[2], "off")) {
 			st->reply_off = true;
 			return false;
 		}
-		if (elem_is(&v->elems[2], "skip")) {
+		if (redis_elem_is(&v->elems[2], "skip")) {
 			st->skip_next = !st->reply_off;
 			return false;
 		}
@@ -360,17 +270,18 @@ static int on_command(struct redis_state *st, const struct conn *c, const struct
 	if (v->top.type == RESP_INLINE &&
 	    (cmd->head_len != cmd->len || !(resp_command_flags(cmd->head, cmd->len) & RESP_CMD_KNOWN)))
 		return -1;
-	if (elem_is(cmd, "sync") || elem_is(cmd, "psync") || elem_is(cmd, "replconf")) {
+	if (redis_elem_is(cmd, "sync") || redis_elem_is(cmd, "psync") || redis_elem_is(cmd, "replconf")) {
 		ignore_connection(st);
 		return 0;
 	}
 	if (!gets_reply(st, v))
 		return 0;
-	name_command(v, &r);
+	r.argc = v->top.len;
+	r.words = (uint8_t)redis_name_command(v, r.name);
 	r.start_ns = side->start_ns;
-	r.monitor = elem_is(cmd, "monitor");
-	r.reset = elem_is(cmd, "reset");
-	r.sub = (uint8_t)sub_of(cmd);
+	r.monitor = redis_elem_is(cmd, "monitor");
+	r.reset = redis_elem_is(cmd, "reset");
+	r.sub = (uint8_t)redis_sub_of(cmd);
 	if (r.sub) {
 		r.all = r.sub >= SUB_UNSUBSCRIBE && r.argc == 1;
 		/* A subscribe without channels is answered by an error. */
@@ -512,8 +423,8 @@ static bool is_message(const struct resp_value *v)
 	const struct resp_elem *kind = &v->elems[0];
 
 	return v->top.type == RESP_ARRAY &&
-	       (((elem_is(kind, "message") || elem_is(kind, "smessage")) && v->top.len == 3) ||
-		(elem_is(kind, "pmessage") && v->top.len == 4));
+	       (((redis_elem_is(kind, "message") || redis_elem_is(kind, "smessage")) && v->top.len == 3) ||
+		(redis_elem_is(kind, "pmessage") && v->top.len == 4));
 }
 
 static void on_reply(struct redis_state *st, const struct conn *c, const struct redis_side *side,
@@ -530,9 +441,9 @@ static void on_reply(struct redis_state *st, const struct conn *c, const struct 
 		 * that can be expected is taken for one. */
 		if (t->len == 3 && v->elems[2].type == RESP_INTEGER &&
 		    (t->type == RESP_PUSH || subscribed || !front || front->lost || front->sub))
-			k = sub_of(&v->elems[0]);
+			k = redis_sub_of(&v->elems[0]);
 		/* A replica's acknowledgements: a replication link seen from its far end. */
-		if (t->len == 3 && elem_is(&v->elems[0], "replconf") && elem_is(&v->elems[1], "ack")) {
+		if (t->len == 3 && redis_elem_is(&v->elems[0], "replconf") && redis_elem_is(&v->elems[1], "ack")) {
 			ignore_connection(st);
 			return;
 		}
