@@ -291,12 +291,14 @@ int BPF_PROG(sock_emit, struct sock *sk)
 
 #define SHUTDOWN_MASK 3
 
-/* With --pid, the listeners of the traced processes: the socket each accepted
- * connection is cloned from passes its storage on to it (BPF_F_CLONE), so the
- * softirq that completes a handshake, in no process's context, tells the
- * traced servers' connections from the others without storage on every
- * socket of the node. Marked at listen() and, for the listeners the traced
- * processes already hold when sockspan starts, by the loader. */
+/* With --pid, the listeners of the traced processes, so that the softirq
+ * that completes a handshake, in no process's context, tells their
+ * connections from the others' without storage on every socket of the node.
+ * A listener made under capture is marked by its listen(): the socket each
+ * accepted connection is cloned from passes its storage on to it
+ * (BPF_F_CLONE). One a traced process held already is found by the loader's
+ * run of sock_listeners over its files, whose socket pointers the storage
+ * helpers refuse: it is known by its network namespace and port instead. */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
@@ -304,9 +306,54 @@ struct {
 	__type(value, __u8);
 } traced_listeners SEC(".maps");
 
-static __always_inline void mark_listener(struct sock *sk)
+struct port_key {
+	__u32 netns; /* the namespace's inode number */
+	__u32 port;
+};
+/* Only the traced processes' listeners at start fill it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct port_key);
+	__type(value, __u8);
+} traced_ports SEC(".maps");
+
+static __always_inline struct port_key port_key_of(struct sock *sk)
 {
-	bpf_sk_storage_get(&traced_listeners, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	struct port_key k = { .netns = sk->__sk_common.skc_net.net->ns.inum, .port = sk->__sk_common.skc_num };
+
+	return k;
+}
+
+static __always_inline bool from_traced_listener(struct sock *sk)
+{
+	struct port_key k;
+
+	if (bpf_sk_storage_get(&traced_listeners, sk, NULL, 0))
+		return true;
+	k = port_key_of(sk);
+	return bpf_map_lookup_elem(&traced_ports, &k) != NULL;
+}
+
+/* Run by the loader over each traced process's files (not attached). */
+SEC("iter/task_file")
+int sock_listeners(struct bpf_iter__task_file *ctx)
+{
+	struct file *file = ctx->file;
+	struct socket *sock;
+	struct port_key k;
+	struct sock *sk;
+	__u8 one = 1;
+
+	if (!file)
+		return 0;
+	sock = bpf_sock_from_file(file);
+	sk = sock ? sock->sk : NULL;
+	if (!sk || sk->sk_protocol != IPPROTO_TCP || sk->__sk_common.skc_state != TCP_LISTEN)
+		return 0;
+	k = port_key_of(sk);
+	bpf_map_update_elem(&traced_ports, &k, &one, BPF_ANY);
+	return 0;
 }
 
 static __always_inline void set_sock_role(struct sock *sk, __u8 role)
@@ -389,7 +436,7 @@ int BPF_PROG(sock_state, struct sock *sk, int oldstate, int newstate)
 	/* listen(), in the listening task. */
 	if (newstate == TCP_LISTEN) {
 		if (filter_tgid && is_traced(bpf_get_current_pid_tgid() >> 32))
-			mark_listener(sk);
+			bpf_sk_storage_get(&traced_listeners, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
 		return 0;
 	}
 	/* The handshake's last ACK, in a softirq before accept(): the task it
@@ -397,7 +444,7 @@ int BPF_PROG(sock_state, struct sock *sk, int oldstate, int newstate)
 	 * carries: its cgroup and its listener's mark. */
 	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED) {
 		if ((!filter_cgroup || sock_cgroup_traced(sk)) &&
-		    (!filter_tgid || bpf_sk_storage_get(&traced_listeners, sk, NULL, 0)))
+		    (!filter_tgid || from_traced_listener(sk)))
 			set_sock_role(sk, SS_ROLE_SERVER);
 		return 0;
 	}

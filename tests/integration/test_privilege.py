@@ -137,13 +137,3 @@ def test_socket_hooks_need_no_tracefs():
     assert rc == 0, err
     assert "ready: tracing every process on this node (socket hooks)" in err
 
-
-def test_pid_without_sys_ptrace_says_what_it_cannot_mark(py_server):
-    """With --pid, sockspan copies the traced process's sockets at start (pidfd_getfd) to
-    mark its listeners, which takes CAP_SYS_PTRACE: without it (the DaemonSet's set) it
-    says so, with what follows, and runs."""
-    rc, out, err = run_cli("-p", py_server.pid, "--duration", "1", wrap=capped(capabilities()))
-    assert rc == 0, err
-    assert (f"sockspan: cannot mark the listening sockets pid {py_server.pid} held at start (Permission "
-            "denied: copying them needs CAP_SYS_PTRACE): connections accepted on them are traced without a "
-            "role, found from their first bytes") in err.splitlines(), err

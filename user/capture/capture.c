@@ -15,7 +15,6 @@
 
 #include "sockspan.skel.h"
 #include "capture/clock.h"
-#include "capture/listeners.h"
 #include "capture/privilege.h"
 #include "capture/self_probe.h"
 #include "capture/tracefs.h"
@@ -75,8 +74,9 @@ static int choose_hooks(struct capture *c, enum capture_hooks want, char *err, s
 		if (c->hooks == CAPTURE_HOOKS_SOCKET ? is_syscall_prog(name) : strncmp(name, "sock_", 5) == 0)
 			bpf_program__set_autoload(p, false);
 	}
-	/* Only tail-called. */
+	/* Only tail-called, and run by the loader (mark_listeners). */
 	bpf_program__set_autoattach(c->skel->progs.sock_emit, false);
+	bpf_program__set_autoattach(c->skel->progs.sock_listeners, false);
 	/* The syscall tracepoints' per-thread and per-socket state: one entry
 	 * is all a map the programs loaded never use can cost. */
 	if (c->hooks == CAPTURE_HOOKS_SOCKET) {
@@ -95,6 +95,35 @@ static int set_tail(struct bpf_map *array, uint32_t i, struct bpf_program *prog,
 	if (bpf_map__update_elem(array, &i, sizeof(i), &fd, sizeof(fd), BPF_ANY)) {
 		snprintf(err, cap, "cannot set up the %s: %s", what, strerror(errno));
 		return -1;
+	}
+	return 0;
+}
+
+/* The listeners the traced processes hold already: the iterator runs over
+ * each one's files. After attaching, so that a listen() in between is marked
+ * by the hook instead. */
+static int mark_listeners(struct capture *c, const struct capture_opts *o, char *err, size_t cap)
+{
+	for (size_t i = 0; i < o->npids; i++) {
+		union bpf_iter_link_info info = { .task.pid = o->pids[i] };
+		LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info, .link_info_len = sizeof(info));
+		struct bpf_link *link = bpf_program__attach_iter(c->skel->progs.sock_listeners, &opts);
+		int fd = link ? bpf_iter_create(bpf_link__fd(link)) : -errno;
+		ssize_t n = 0;
+		char buf[8];
+		int e;
+
+		while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0)
+			;
+		e = fd < 0 ? -fd : n < 0 ? errno : 0;
+		if (fd >= 0)
+			close(fd);
+		bpf_link__destroy(link);
+		if (e) {
+			snprintf(err, cap, "cannot look for the listening sockets of pid %u: %s", o->pids[i],
+				 strerror(e));
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -177,8 +206,10 @@ struct capture *capture_new(const struct capture_opts *o, capture_event_fn fn, v
 	/* The socket hooks are BTF tracepoints, attached without tracefs. */
 	if (c->hooks == CAPTURE_HOOKS_SYSCALLS && tracefs_ensure(err, cap))
 		goto fail;
-	/* Forgetting the pids that exit matters only when there are pids. */
+	/* Forgetting the pids that exit, and their listeners, matter only when there are pids. */
 	bpf_program__set_autoload(c->skel->progs.process_exit, o->npids > 0);
+	if (!o->npids)
+		bpf_program__set_autoload(c->skel->progs.sock_listeners, false);
 	ncpu = libbpf_num_possible_cpus();
 	if (ncpu <= 0) {
 		snprintf(err, cap, "cannot count CPUs: %s", strerror(-ncpu));
@@ -217,8 +248,8 @@ struct capture *capture_new(const struct capture_opts *o, capture_event_fn fn, v
 		snprintf(err, cap, "cannot attach the BPF programs: %s", strerror(-e));
 		goto fail;
 	}
-	if (c->hooks == CAPTURE_HOOKS_SOCKET)
-		listeners_mark(bpf_map__fd(c->skel->maps.traced_listeners), o->pids, o->npids);
+	if (c->hooks == CAPTURE_HOOKS_SOCKET && mark_listeners(c, o, err, cap))
+		goto fail;
 	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_sample, c, NULL);
 	if (!c->rb) {
 		snprintf(err, cap, "cannot set up the ring buffer: %s", strerror(errno));
