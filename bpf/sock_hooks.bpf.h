@@ -310,9 +310,11 @@ struct port_key {
 	__u32 netns; /* the namespace's inode number */
 	__u32 port;
 };
-/* Only the traced processes' listeners at start fill it. */
+/* Only the traced processes' listeners at start fill it: not preallocated,
+ * so it costs nothing where there are none (cgroups, the whole node). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 4096);
 	__type(key, struct port_key);
 	__type(value, __u8);

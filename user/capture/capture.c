@@ -206,7 +206,7 @@ struct capture *capture_new(const struct capture_opts *o, capture_event_fn fn, v
 	/* The socket hooks are BTF tracepoints, attached without tracefs. */
 	if (c->hooks == CAPTURE_HOOKS_SYSCALLS && tracefs_ensure(err, cap))
 		goto fail;
-	/* Forgetting the pids that exit, and their listeners, matter only when there are pids. */
+	/* Forgetting the pids that exit, and finding their listeners, matter only when there are pids. */
 	bpf_program__set_autoload(c->skel->progs.process_exit, o->npids > 0);
 	if (!o->npids)
 		bpf_program__set_autoload(c->skel->progs.sock_listeners, false);
