@@ -661,6 +661,95 @@ Test(h1_errors, bad_heads_and_all_their_prefixes)
 	guard_free(&g);
 }
 
+/* ---- every byte value at every offset of each part of a head ---- */
+
+/* RFC 9110's classes, byte by byte, as the oracle of the word-at-a-time scans. */
+static int oracle_tchar(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	       (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static int oracle_text(unsigned char c)
+{
+	return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+enum part { PART_METHOD, PART_TARGET, PART_NAME, PART_VALUE, PART_REASON };
+
+#define RUN_LEN 21 /* more than two words, not a multiple of 8 */
+
+/* The head with a run of RUN_LEN 'a's in part, byte c at offset i of it. */
+static size_t head_with_byte(char *buf, enum part part, size_t i, unsigned char c)
+{
+	char run[RUN_LEN + 1];
+	size_t len;
+
+	memset(run, 'a', RUN_LEN);
+	run[RUN_LEN] = '\0';
+	run[i] = (char)c;
+	switch (part) {
+	case PART_METHOD: len = (size_t)sprintf(buf, "%.*s / HTTP/1.1\r\n\r\n", RUN_LEN, run); break;
+	case PART_TARGET: len = (size_t)sprintf(buf, "GET /%.*s HTTP/1.1\r\n\r\n", RUN_LEN, run); break;
+	case PART_NAME: len = (size_t)sprintf(buf, "GET / HTTP/1.1\r\nX%.*s: v\r\n\r\n", RUN_LEN, run); break;
+	case PART_VALUE: len = (size_t)sprintf(buf, "GET / HTTP/1.1\r\nX: v%.*sv\r\n\r\n", RUN_LEN, run); break;
+	default: len = (size_t)sprintf(buf, "HTTP/1.1 200 %.*s\r\n\r\n", RUN_LEN, run); break;
+	}
+	/* sprintf stopped at a NUL: put the run back whole. */
+	if (c == 0) {
+		char *at = memchr(buf, 0, len + 1);
+
+		memmove(at + (RUN_LEN - i), at, len + 1 - (size_t)(at - buf));
+		memcpy(at, run + i, RUN_LEN - i);
+		at[0] = 0;
+		len += RUN_LEN - i;
+	}
+	return len;
+}
+
+Test(h1_errors, every_byte_at_every_offset)
+{
+	struct guard g = guard_new(4096);
+	char buf[128];
+
+	for (int part = PART_METHOD; part <= PART_REASON; part++) {
+		for (size_t i = 0; i < RUN_LEN; i++) {
+			for (unsigned c = 0; c < 256; c++) {
+				size_t len = head_with_byte(buf, part, i, (unsigned char)c);
+				const char *p = guard_put(&g, buf, len);
+				struct h1_request req;
+				struct h1_response resp;
+				ssize_t r = part == PART_REASON ? h1_parse_response(p, len, &resp)
+								: h1_parse_request(p, len, &req);
+				int ok, last = i == RUN_LEN - 1;
+
+				switch (part) {
+				/* A bare LF first is an empty line before the head; a
+				 * space last, one more before the next part. */
+				case PART_METHOD: ok = oracle_tchar(c) || (i == 0 && c == '\n') || (last && c == ' '); break;
+				case PART_TARGET: ok = (c > 0x20 && c != 0x7f) || (last && c == ' '); break;
+				/* A colon ends the name early: the rest is the value. */
+				case PART_NAME: ok = oracle_tchar(c) || c == ':'; break;
+				default: ok = oracle_text(c); break;
+				}
+				cr_assert_eq(r == (ssize_t)len, ok, "part %d, byte 0x%02x at %zu: got %zd of %zu", part, c,
+					     i, r, len);
+				if (!ok)
+					continue;
+				if (part == PART_TARGET)
+					cr_assert_eq(req.target.len, RUN_LEN + 1 - (c == ' '));
+				else if (part == PART_NAME && c != ':')
+					cr_assert_eq(req.headers[0].name.len, RUN_LEN + 1);
+				else if (part == PART_VALUE)
+					cr_assert_eq(req.headers[0].value.len, RUN_LEN + 2);
+				else if (part == PART_REASON)
+					cr_assert_eq(resp.reason.len, RUN_LEN - (i == 0 && c == ' '));
+			}
+		}
+	}
+	guard_free(&g);
+}
+
 /* A request head with n fields "X-Hnn: v", unterminated if end is NULL. */
 static size_t head_with_fields(char *buf, size_t cap, size_t n, const char *end)
 {
