@@ -15,19 +15,18 @@
 #define MSG_PEEK 2
 #define EINPROGRESS 115
 
-/* Set by the loader before load. */
 /* Set by the loader, before load and when it learns it (see self_probe.h):
  * sockspan's own tgid, never traced; 0 while unknown. */
 __u32 self_tgid = 0;
 const volatile bool filter_tgid = false;    /* only tgids in traced_tgids */
 const volatile bool filter_cgroup = false;  /* only cgroups in traced_cgroups */
 const volatile __u32 max_payload = SS_PAYLOAD_DEFAULT;
-const volatile __u64 ring_bytes = 32 * 1024 * 1024; /* the size of events */
+const volatile __u64 ring_bytes = 8 * 1024 * 1024; /* the size of events */
 
 /* Events to userspace. Size set by the loader. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 32 * 1024 * 1024);
+	__uint(max_entries, 8 * 1024 * 1024);
 } events SEC(".maps");
 
 /* key: tgid; value: unused. Inserted by the loader (--pid), deleted by
@@ -38,6 +37,25 @@ struct {
 	__type(key, __u32);
 	__type(value, __u8);
 } traced_tgids SEC(".maps");
+
+/* The traced tgids again, when there are few (set by the loader before load,
+ * with pids_inline): compared in line rather than looked up in the hash, a
+ * helper call every socket operation of every process pays otherwise. A
+ * slot whose process exited holds PID_NONE. */
+#define PID_NONE 0xffffffffu
+__u32 traced_pids[8] = { [0 ... 7] = PID_NONE };
+const volatile bool pids_inline = false;
+
+static __always_inline bool tgid_traced(__u32 tgid)
+{
+	bool hit = false;
+
+	if (!pids_inline)
+		return bpf_map_lookup_elem(&traced_tgids, &tgid) != NULL;
+	for (int i = 0; i < sizeof(traced_pids) / sizeof(traced_pids[0]); i++)
+		hit |= traced_pids[i] == tgid;
+	return hit;
+}
 
 /* key: cgroup v2 id; value: unused. Inserted and deleted by the loader. */
 struct {
@@ -177,7 +195,7 @@ static __always_inline bool is_traced(__u32 tgid)
 {
 	if (tgid == self_tgid)
 		return false;
-	if (filter_tgid && !bpf_map_lookup_elem(&traced_tgids, &tgid))
+	if (filter_tgid && !tgid_traced(tgid))
 		return false;
 	if (filter_cgroup) {
 		__u64 cg = bpf_get_current_cgroup_id();
@@ -305,24 +323,50 @@ static __always_inline struct event_buf *scratch_buf(void)
 	return bpf_map_lookup_elem(&scratch, &cpu);
 }
 
+/* The last time this CPU woke the reader. key: 0. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} wakes SEC(".maps");
+
+#define WAKE_EVERY_NS 1000000
+
 /* Waking the reader on every event costs an inter-processor interrupt (and a
  * VM exit under virtualisation): several microseconds per event. The reader
- * polls with a short timeout instead, and is woken only once the buffer is
- * filling up. */
+ * polls with a short timeout instead, and is woken once the buffer is a
+ * quarter full: by each CPU at most once a millisecond until it has read, not
+ * by every event of a reader that is slow to get a CPU (which would slow the
+ * traced processes, and so the reader, further). */
 static __always_inline __u64 wakeup_flags(void)
 {
-	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 now, *last;
+	__u32 zero = 0;
 
-	return avail > ring_bytes / 4 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) <= ring_bytes / 4)
+		return BPF_RB_NO_WAKEUP;
+	last = bpf_map_lookup_elem(&wakes, &zero);
+	now = bpf_ktime_get_ns();
+	if (last && now - *last < WAKE_EVERY_NS)
+		return BPF_RB_NO_WAKEUP;
+	if (last)
+		*last = now;
+	return BPF_RB_FORCE_WAKEUP;
 }
 
 /* An event of size bytes into the ring buffer, counted sent or lost. */
 static __always_inline void output(void *ev, __u64 size)
 {
-	if (bpf_ringbuf_output(&events, ev, size, wakeup_flags()))
+	__u64 flags = wakeup_flags();
+
+	if (bpf_ringbuf_output(&events, ev, size, flags)) {
 		count(SS_CNT_RINGBUF_LOST, 1);
-	else
-		count(SS_CNT_EVENTS, 1);
+		return;
+	}
+	count(SS_CNT_EVENTS, 1);
+	if (flags == BPF_RB_FORCE_WAKEUP)
+		count(SS_CNT_WAKEUPS, 1);
 }
 
 static __always_inline void submit(struct event_buf *b)

@@ -240,7 +240,11 @@ int BPF_PROG(process_exit, struct task_struct *p)
 {
 	__u32 tgid = p->tgid;
 
-	if (p->signal->live.counter == 0)
-		bpf_map_delete_elem(&traced_tgids, &tgid);
+	if (p->signal->live.counter != 0)
+		return 0;
+	bpf_map_delete_elem(&traced_tgids, &tgid);
+	for (int i = 0; i < sizeof(traced_pids) / sizeof(traced_pids[0]); i++)
+		if (traced_pids[i] == tgid)
+			traced_pids[i] = PID_NONE;
 	return 0;
 }

@@ -49,6 +49,7 @@ enum ss_counter {
 	SS_CNT_RINGBUF_LOST,    /* events dropped because the ring buffer was full */
 	SS_CNT_TRUNCATED_BYTES, /* payload bytes moved but not copied (cap or iov bound) */
 	SS_CNT_COPY_FAILED,     /* payload reads from user memory that faulted */
+	SS_CNT_WAKEUPS,         /* times the reader was woken, the ring buffer a quarter full */
 	SS_CNT__MAX,
 };
 

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # Detailed diffs for the asserts inside the helpers (exact span comparisons live there).
 pytest.register_assert_rewrite("itlib")
 
-from itlib.apps import Driver, PyServer  # noqa: E402
+from itlib.apps import Driver, Peer, PyServer  # noqa: E402
 from itlib.chain import ChainRig, Pods  # noqa: E402
 from itlib.grpc_apps import GrpcClient, GrpcServer  # noqa: E402
 from itlib.h2 import H2o, Nghttpd  # noqa: E402
@@ -79,6 +79,14 @@ def driver():
     yield make
     for d in started:
         d.stop()
+
+
+@pytest.fixture
+def peers():
+    make, started = _factory(Peer)
+    yield make
+    for p in started:
+        p.stop()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from itlib.bpfobjs import bpftool
-from itlib.procs import STEP_TIMEOUT, CommandedProc, Proc, python_app, wait_until
+from itlib.procs import STEP_TIMEOUT, Proc, wait_until
 
 RECORD = Path(__file__).resolve().parents[2] / "build" / "bench" / "record_events"
 
@@ -59,29 +59,6 @@ class Recording:
         self.proc.stop(signal.SIGINT)
         assert self.proc.popen.returncode == 0, self.proc.err.text()
         return read_events(self.out)
-
-
-class Peer(CommandedProc):
-    """apps/tcp_peer.py: one end of TCP connections, on raw fds."""
-
-    def __init__(self):
-        super().__init__(python_app("tcp_peer.py", name="tcp_peer"), "ready")
-
-    def __getattr__(self, op):
-        return lambda **args: self._call(op=op, **args)
-
-
-@pytest.fixture
-def peers():
-    started = []
-
-    def make():
-        started.append(Peer())
-        return started[-1]
-
-    yield make
-    for p in started:
-        p.stop()
 
 
 def life(events, tgid, ino):

@@ -7,12 +7,13 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import time
 
 import pytest
 
 from itlib.apps import CLIENT_COMM, SERVER_COMM, curl
-from itlib.bpfobjs import map_keys, orphan_programs
+from itlib.bpfobjs import map_keys, orphan_programs, percpu_sum
 from itlib.collector import scrape
 from itlib.load import Load, match_server_spans
 from itlib.netstat import unread
@@ -99,16 +100,30 @@ def test_killed_pid_leaves_the_filter(sockspan, server):
                                 (LO, c["local_port"]))], (t0, t1))
 
 
-def test_a_traced_pid_reused_after_exit_is_not_traced(sockspan, server, driver):
+@pytest.mark.parametrize("idle", [0, 8], ids=["few pids, compared in line", "many pids, in the hash"])
+def test_a_traced_pid_reused_after_exit_is_not_traced(idle, sockspan, server, driver):
     """--pid P, P exits, an unrelated process gets P (ns_last_pid): P left the kernel's
     filter, and the newcomer's exchanges, as a server and as a client, make no span.
-    A's exchange is the control."""
+    A's exchange is the control. With 8 idle processes traced too, the kernel looks
+    the pids up in its hash instead of comparing them in line."""
     a, other = server(), server()
     victim = driver()
     pid = victim.pid
-    with sockspan("-p", pid, "-p", a.pid) as ss:
+    sleepers = [subprocess.Popen(["sleep", "600"]) for _ in range(idle)]
+    extra = [arg for s in sleepers for arg in ("-p", s.pid)]
+    try:
+        run_reused_pid(sockspan, server, driver, a, other, victim, extra)
+    finally:
+        for s in sleepers:
+            s.kill()
+            s.wait()
+
+
+def run_reused_pid(sockspan, server, driver, a, other, victim, extra):
+    pid = victim.pid
+    with sockspan("-p", pid, "-p", a.pid, *extra) as ss:
         victim.stop()
-        wait_until(lambda: map_keys(ss.proc.pid, "traced_tgids") == [a.pid], STEP_TIMEOUT,
+        wait_until(lambda: pid not in map_keys(ss.proc.pid, "traced_tgids"), STEP_TIMEOUT,
                    "the exited pid to leave traced_tgids")
         newcomer = with_pid(pid, server)
         curl(newcomer.url("/status/200"), newcomer.url("/status/503"))
@@ -237,6 +252,33 @@ def test_ring_buffer_overflow_is_counted_and_later_spans_are_exact(sockspan, py_
     spans, _, reported = report_of(ss)
     assert reported >= lost > 0
     check_load_spans(ss, load, py_server, (after, end))
+
+
+WAKEUPS = 4  # enum ss_counter's SS_CNT_WAKEUPS (include/sockspan_event.h)
+
+
+def test_a_stopped_reader_is_woken_at_most_once_a_millisecond_per_cpu(sockspan, peers):
+    """A 1 MiB ring buffer, its reader stopped (SIGSTOP), a traced process writing and
+    reading 64 bytes 20,000 times over loopback: past a quarter of the buffer the kernel
+    wakes the reader (an interrupt each), but at most once a millisecond per CPU, not at
+    each of the thousands of events that fill the rest of it."""
+    peer = peers()
+    port = peer.listen()["port"]
+    a = peer.connect(port=port)["fd"]
+    b = peer.accept()["fd"]
+    ss = sockspan("-p", peer.pid, "--ringbuf-mb", 1).start()
+    ss.send(signal.SIGSTOP)
+    try:
+        before, t0 = percpu_sum(ss.proc.pid, "counters", WAKEUPS), time.monotonic()
+        peer.pingpong(a=a, b=b, n=20000, size=64)
+        woken, ms = percpu_sum(ss.proc.pid, "counters", WAKEUPS) - before, (time.monotonic() - t0) * 1000
+    finally:
+        ss.send(signal.SIGCONT)
+    ss.stop()
+    _, captured, lost = report_of(ss)
+    # The buffer filled: thousands of events came after its first quarter.
+    assert lost > 0 and captured > 3000, (captured, lost)
+    assert 0 < woken <= os.cpu_count() * (ms + 1), (woken, ms)
 
 
 def test_sigterm_under_load_flushes_and_exits_0(sockspan, py_server):

@@ -197,6 +197,10 @@ struct capture *capture_new(const struct capture_opts *o, capture_event_fn fn, v
 	}
 	c->skel->bss->self_tgid = self_probe_host_tgid();
 	c->skel->rodata->filter_tgid = o->npids > 0;
+	/* Few pids: compared in line by the kernel side (also in traced_tgids). */
+	c->skel->rodata->pids_inline = o->npids <= sizeof(c->skel->data->traced_pids) / sizeof(uint32_t);
+	for (size_t i = 0; c->skel->rodata->pids_inline && i < o->npids; i++)
+		c->skel->data->traced_pids[i] = o->pids[i];
 	c->skel->rodata->filter_cgroup = o->cgroups != NULL;
 	c->skel->rodata->max_payload = o->max_payload;
 	c->skel->rodata->ring_bytes = o->ringbuf_bytes;

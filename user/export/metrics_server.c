@@ -151,6 +151,9 @@ static void render_capture(struct text *t, const struct metrics_snapshot *s, con
 	       k[SS_CNT_EVENTS]);
 	metric(t, "sockspan_ringbuf_lost_events_total", "counter",
 	       "Events lost in the kernel because the ring buffer was full.", k[SS_CNT_RINGBUF_LOST]);
+	metric(t, "sockspan_reader_wakeups_total", "counter",
+	       "Times the kernel woke the reader because the ring buffer was a quarter full "
+	       "(at most once a millisecond per CPU).", k[SS_CNT_WAKEUPS]);
 	metric(t, "sockspan_truncated_payload_bytes_total", "counter",
 	       "Payload bytes moved by traced syscalls but not copied (per-syscall cap, iovec bound).",
 	       k[SS_CNT_TRUNCATED_BYTES]);

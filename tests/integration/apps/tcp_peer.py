@@ -11,6 +11,8 @@ Prints "ready", then one JSON command per stdin line, one JSON reply each:
     {"op": "connect", "port": P}      -> {"fd": N, "ino": ...}
     {"op": "send", "fd": N, "data": S}-> {}
     {"op": "recv", "fd": N, "n": K}   -> {"data": S}  (K bytes, fewer at end of stream)
+    {"op": "pingpong", "a": N, "b": M, "n": K, "size": S} -> {}  (K times: S bytes written
+                                         to fd N, then read from fd M)
     {"op": "dup", "fd": N}            -> {"fd": M}
     {"op": "take", "pid": P, "fd": N} -> {"fd": M}   (a copy of process P's fd N: pidfd_getfd)
     {"op": "close", "fd": N}          -> {}
@@ -58,6 +60,15 @@ class Peer:
                 break
             got += more
         return {"data": got.decode()}
+
+    def pingpong(self, a, b, n, size):
+        data = b"x" * size
+        for _ in range(n):
+            os.write(a, data)
+            got = 0
+            while got < size:
+                got += len(os.read(b, size - got))
+        return {}
 
     def dup(self, fd):
         return {"fd": os.dup(fd)}

@@ -96,6 +96,16 @@ class Driver(CommandedProc):
         self._call(op="close")
 
 
+class Peer(CommandedProc):
+    """apps/tcp_peer.py: one end of TCP connections, on raw fds; each op a method."""
+
+    def __init__(self):
+        super().__init__(python_app("tcp_peer.py", name="tcp_peer"), "ready")
+
+    def __getattr__(self, op):
+        return lambda **args: self._call(op=op, **args)
+
+
 def curl(*transfers):
     """One curl process running transfers in order, on one connection when it can.
 

@@ -48,6 +48,17 @@ def map_keys(pid, name):
     raise AssertionError(f"process {pid} holds no BPF map called {name}")
 
 
+def percpu_sum(pid, name, index):
+    """The value at index of the per-CPU array called name among those pid holds, summed
+    over the CPUs."""
+    for map_id in _held_ids(pid, "map_id"):
+        if bpftool("map", "show", "id", str(map_id)).get("name") == name:
+            key = [str(b) for b in index.to_bytes(4, "little")]
+            got = bpftool("map", "lookup", "id", str(map_id), "key", *key)
+            return sum(v["value"] for v in got["formatted"]["values"])
+    raise AssertionError(f"process {pid} holds no BPF map called {name}")
+
+
 def orphan_programs():
     """sockspan's programs that are loaded but held by no process (left attached)."""
     held = set()
