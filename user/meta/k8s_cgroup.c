@@ -3,6 +3,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "parse/ascii.h"
+
 /* One component of the path: p[0..n). */
 struct comp {
 	const char *p;
@@ -30,17 +32,6 @@ static bool next_comp(struct comp *rest, struct comp *out)
 	return true;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 bool k8s_take_uid(const char *p, size_t n, char sep, char out[K8S_UID_LEN + 1])
 {
 	static const char hex[] = "0123456789abcdef";
@@ -49,7 +40,7 @@ bool k8s_take_uid(const char *p, size_t n, char sep, char out[K8S_UID_LEN + 1])
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-		int v = dash ? 0 : hexval(p[i]);
+		int v = dash ? 0 : ascii_hex_value(p[i]);
 
 		if (dash ? p[i] != sep : v < 0)
 			return false;
@@ -66,10 +57,10 @@ bool k8s_take_container_id(const char *p, size_t n, char out[K8S_CONTAINER_ID_LE
 	if (n != K8S_CONTAINER_ID_LEN)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (hexval(p[i]) < 0)
+		if (ascii_hex_value(p[i]) < 0)
 			return false;
 	for (size_t i = 0; i < n; i++)
-		out[i] = hex[hexval(p[i])];
+		out[i] = hex[ascii_hex_value(p[i])];
 	out[n] = '\0';
 	return true;
 }

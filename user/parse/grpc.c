@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "parse/ascii.h"
+
 static const char *const status_names[] = {
 	"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
 	"ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
@@ -60,11 +62,6 @@ bool grpc_msgs_complete(const struct grpc_msgs *m)
 	return !m->broken && !m->left && !m->prefix_len;
 }
 
-static char lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
 bool grpc_is_content_type(const char *v, size_t len)
 {
 	static const char base[] = "application/grpc";
@@ -73,7 +70,7 @@ bool grpc_is_content_type(const char *v, size_t len)
 	if (len < n)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (lower(v[i]) != base[i])
+		if (ascii_lower(v[i]) != base[i])
 			return false;
 	return len == n || v[n] == '+' || v[n] == ';';
 }
@@ -144,16 +141,6 @@ int grpc_split_path(const char *path, size_t len, const char **service, size_t *
 	return (int)n;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = lower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 size_t grpc_message_decode(char *dst, size_t cap, const char *src, size_t len)
 {
 	size_t o = 0;
@@ -163,8 +150,8 @@ size_t grpc_message_decode(char *dst, size_t cap, const char *src, size_t len)
 	for (size_t i = 0; i < len && o + 1 < cap; i++) {
 		int hi, lo;
 
-		if (src[i] == '%' && i + 2 < len && (hi = hexval(src[i + 1])) >= 0 &&
-		    (lo = hexval(src[i + 2])) >= 0) {
+		if (src[i] == '%' && i + 2 < len && (hi = ascii_hex_value(src[i + 1])) >= 0 &&
+		    (lo = ascii_hex_value(src[i + 2])) >= 0) {
 			dst[o++] = (char)(hi << 4 | lo);
 			i += 2;
 		} else {

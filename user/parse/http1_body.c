@@ -158,16 +158,6 @@ int h1_response_body(const struct h1_response *resp, struct h1_slice req_method,
 	return 0;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = lower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* A control byte other than HTAB, CR and LF has no place in a size line or trailer. */
 static int is_bad_control(char c)
 {
@@ -204,7 +194,7 @@ static ssize_t chunked_consume(struct h1_body *b, const char *buf, size_t len)
 			goto fail;
 		switch (b->chunk_state) {
 		case H1_CHUNK_SIZE: {
-			int d = hex_value(c);
+			int d = ascii_hex_value(c);
 
 			if (d >= 0) {
 				if (b->size_digits == H1_MAX_CHUNK_SIZE_DIGITS)

@@ -6,16 +6,12 @@
 
 #include <string.h>
 
+#include "parse/ascii.h"
 #include "parse/http1_parser.h"
 
 static inline int is_ows(char c)
 {
 	return c == ' ' || c == '\t';
-}
-
-static inline char lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
 /* Case-insensitive equality of a slice and a NUL-terminated string. Inlined:
@@ -27,7 +23,7 @@ static inline __attribute__((always_inline)) int slice_ieq(struct h1_slice s, co
 	if (s.len != n)
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		if (lower(s.p[i]) != lower(str[i]))
+		if (ascii_lower(s.p[i]) != ascii_lower(str[i]))
 			return 0;
 	return 1;
 }

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "parse/ascii.h"
+
 /* Redis 7.0's top-level commands (COMMAND LIST), sorted as strcmp sorts. */
 static const char *const commands[] = {
 	"acl", "append", "asking", "auth", "bgrewriteaof", "bgsave", "bitcount", "bitfield",
@@ -50,18 +52,13 @@ static const char *const containers[] = {
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-static char lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
 /* strcmp of lowercase(name[0..len)) against the NUL-terminated lowercase word. */
 static int cmp_lower(const char *name, size_t len, const char *word)
 {
 	size_t i;
 
 	for (i = 0; i < len && word[i]; i++) {
-		unsigned char a = (unsigned char)lower(name[i]), b = (unsigned char)word[i];
+		unsigned char a = (unsigned char)ascii_lower(name[i]), b = (unsigned char)word[i];
 
 		if (a != b)
 			return a < b ? -1 : 1;

@@ -9,6 +9,8 @@
 
 #include <string.h>
 
+#include "parse/ascii.h"
+
 /* Header names, lower case, in enum tc_header order. */
 static const struct {
 	const char *name;
@@ -36,11 +38,6 @@ static ssize_t fail(enum tc_invalid *why, enum tc_invalid reason)
 	if (why)
 		*why = reason;
 	return TC_ERROR;
-}
-
-static char lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
 /* Only lower case: B3 and W3C both specify it, and Brave rejects upper case. */
@@ -232,7 +229,7 @@ enum tc_header tc_header_of(const char *name, size_t len)
 	 * letter before comparing anything. */
 	if (len != 2 && len != 10 && len != 11 && len != 12 && len != 17)
 		return TC_H_NONE;
-	c = lower(name[0]);
+	c = ascii_lower(name[0]);
 	if (c != 'x' && c != 't' && c != 'b')
 		return TC_H_NONE;
 	for (size_t k = 0; k < TC_H__COUNT; k++) {
@@ -240,7 +237,7 @@ enum tc_header tc_header_of(const char *name, size_t len)
 
 		if (names[k].len != len || names[k].name[0] != c)
 			continue;
-		for (i = 1; i < len && lower(name[i]) == names[k].name[i]; i++)
+		for (i = 1; i < len && ascii_lower(name[i]) == names[k].name[i]; i++)
 			;
 		if (i == len)
 			return (enum tc_header)k;

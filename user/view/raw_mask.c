@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "parse/ascii.h"
 #include "parse/h2_frame.h"
 
 /* Where the HTTP/1 walker is in a line. LINE_START is 0: a fresh state. */
@@ -30,11 +31,6 @@ static void mask_run(uint8_t *out, size_t out_len, size_t i, size_t n)
 		memset(out + i, '*', n < out_len - i ? n : out_len - i);
 }
 
-static uint8_t lower(uint8_t c)
-{
-	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
 /* One byte of a header name: the names it still spells stay candidates. */
 static void h1_name_byte(struct raw_mask_state *st, uint8_t c)
 {
@@ -55,7 +51,7 @@ static void h1_name_byte(struct raw_mask_state *st, uint8_t c)
 			continue;
 		if ((c == ':' || c == '\0') && st->h1_pos == n)
 			done = 1;
-		else if (st->h1_pos >= n || (uint8_t)h1_names[i][st->h1_pos] != lower(c))
+		else if (st->h1_pos >= n || h1_names[i][st->h1_pos] != ascii_lower((char)c))
 			st->h1_names &= ~(1u << i);
 	}
 	if (c == ':')
@@ -201,7 +197,7 @@ static void resp_name_end(struct raw_mask_state *st)
 static void resp_name_byte(struct raw_mask_state *st, uint8_t c)
 {
 	if (st->resp_name_len < sizeof(st->resp_name))
-		st->resp_name[st->resp_name_len] = (char)lower(c);
+		st->resp_name[st->resp_name_len] = ascii_lower((char)c);
 	if (st->resp_name_len < UINT8_MAX)
 		st->resp_name_len++;
 }
