@@ -61,32 +61,8 @@ def _factory(cls):
 
 
 @pytest.fixture
-def server():
-    make, started = _factory(PyServer)
-    yield make
-    for s in started:
-        s.stop()
-
-
-@pytest.fixture
 def py_server(server):
     return server()
-
-
-@pytest.fixture
-def driver():
-    make, started = _factory(Driver)
-    yield make
-    for d in started:
-        d.stop()
-
-
-@pytest.fixture
-def peers():
-    make, started = _factory(Peer)
-    yield make
-    for p in started:
-        p.stop()
 
 
 @pytest.fixture
@@ -115,6 +91,9 @@ def _stopped_after(cls):
     return fixture
 
 
+server = _stopped_after(PyServer)
+driver = _stopped_after(Driver)
+peers = _stopped_after(Peer)
 grpc_server = _stopped_after(GrpcServer)
 grpc_client = _stopped_after(GrpcClient)
 nghttpd = _stopped_after(Nghttpd)
