@@ -11,7 +11,6 @@ from pathlib import Path
 from itlib.collector import scrape
 from itlib.privilege import CAP, bounding_set
 from itlib.procs import STEP_TIMEOUT, free_port, wait_until
-from test_capture_life import peers  # noqa: F401 (fixture)
 
 LO = "127.0.0.1"
 HAS_SYS_RESOURCE = bool(bounding_set() >> CAP["SYS_RESOURCE"] & 1)
