@@ -47,7 +47,7 @@ SKEL := $(BUILD)/sockspan.skel.h
 # user/export/zipkin.proto is OpenZipkin's (Apache-2.0, header kept; license in
 # tests/spec/), vendored beside the code it builds; the other specifications
 # the tests read are in tests/spec/. make spec-check compares them with the
-# reference copies in ../shared/spec when that folder exists.
+# maintainers' reference copies in SPEC_REF when that folder exists (optional).
 ZIPKIN_PROTO ?= user/export/zipkin.proto
 SPEC_REF ?= ../shared/spec
 SPEC_FILES := $(ZIPKIN_PROTO) $(wildcard tests/spec/*.yaml tests/spec/*.md tests/spec/*.LICENSE)
