@@ -42,8 +42,9 @@ struct {
  * with pids_inline): compared in line rather than looked up in the hash, a
  * helper call every socket operation of every process pays otherwise. A
  * slot whose process exited holds PID_NONE. */
+#define PIDS_INLINE 8
 #define PID_NONE 0xffffffffu
-__u32 traced_pids[8] = { [0 ... 7] = PID_NONE };
+__u32 traced_pids[PIDS_INLINE] = { [0 ... PIDS_INLINE - 1] = PID_NONE };
 const volatile bool pids_inline = false;
 
 static __always_inline bool tgid_traced(__u32 tgid)
@@ -52,7 +53,7 @@ static __always_inline bool tgid_traced(__u32 tgid)
 
 	if (!pids_inline)
 		return bpf_map_lookup_elem(&traced_tgids, &tgid) != NULL;
-	for (int i = 0; i < sizeof(traced_pids) / sizeof(traced_pids[0]); i++)
+	for (int i = 0; i < PIDS_INLINE; i++)
 		hit |= traced_pids[i] == tgid;
 	return hit;
 }
@@ -347,11 +348,12 @@ static __always_inline __u64 wakeup_flags(void)
 	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) <= ring_bytes / 4)
 		return BPF_RB_NO_WAKEUP;
 	last = bpf_map_lookup_elem(&wakes, &zero);
+	if (!last)
+		return BPF_RB_FORCE_WAKEUP;
 	now = bpf_ktime_get_ns();
-	if (last && now - *last < WAKE_EVERY_NS)
+	if (now - *last < WAKE_EVERY_NS)
 		return BPF_RB_NO_WAKEUP;
-	if (last)
-		*last = now;
+	*last = now;
 	return BPF_RB_FORCE_WAKEUP;
 }
 

@@ -243,7 +243,7 @@ int BPF_PROG(process_exit, struct task_struct *p)
 	if (p->signal->live.counter != 0)
 		return 0;
 	bpf_map_delete_elem(&traced_tgids, &tgid);
-	for (int i = 0; i < sizeof(traced_pids) / sizeof(traced_pids[0]); i++)
+	for (int i = 0; i < PIDS_INLINE; i++)
 		if (traced_pids[i] == tgid)
 			traced_pids[i] = PID_NONE;
 	return 0;

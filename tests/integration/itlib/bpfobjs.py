@@ -40,23 +40,25 @@ def _held_ids(pid, kind):
     return ids
 
 
-def map_keys(pid, name):
-    """The keys of the map called name among those pid holds."""
+def _held_map(pid, name):
+    """The id of the map called name among those pid holds."""
     for map_id in _held_ids(pid, "map_id"):
         if bpftool("map", "show", "id", str(map_id)).get("name") == name:
-            return sorted(e["formatted"]["key"] for e in bpftool("map", "dump", "id", str(map_id)))
+            return str(map_id)
     raise AssertionError(f"process {pid} holds no BPF map called {name}")
+
+
+def map_keys(pid, name):
+    """The keys of the map called name among those pid holds."""
+    return sorted(e["formatted"]["key"] for e in bpftool("map", "dump", "id", _held_map(pid, name)))
 
 
 def percpu_sum(pid, name, index):
     """The value at index of the per-CPU array called name among those pid holds, summed
     over the CPUs."""
-    for map_id in _held_ids(pid, "map_id"):
-        if bpftool("map", "show", "id", str(map_id)).get("name") == name:
-            key = [str(b) for b in index.to_bytes(4, "little")]
-            got = bpftool("map", "lookup", "id", str(map_id), "key", *key)
-            return sum(v["value"] for v in got["formatted"]["values"])
-    raise AssertionError(f"process {pid} holds no BPF map called {name}")
+    key = [str(b) for b in index.to_bytes(4, "little")]
+    got = bpftool("map", "lookup", "id", _held_map(pid, name), "key", *key)
+    return sum(v["value"] for v in got["formatted"]["values"])
 
 
 def orphan_programs():
