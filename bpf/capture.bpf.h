@@ -21,12 +21,12 @@ __u32 self_tgid = 0;
 const volatile bool filter_tgid = false;    /* only tgids in traced_tgids */
 const volatile bool filter_cgroup = false;  /* only cgroups in traced_cgroups */
 const volatile __u32 max_payload = SS_PAYLOAD_DEFAULT;
-const volatile __u64 ring_bytes = 16 * 1024 * 1024; /* the size of events */
+const volatile __u64 ring_bytes = 32 * 1024 * 1024; /* the size of events */
 
 /* Events to userspace. Size set by the loader. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 * 1024 * 1024);
+	__uint(max_entries, 32 * 1024 * 1024);
 } events SEC(".maps");
 
 /* key: tgid; value: unused. Inserted by the loader (--pid), deleted by

@@ -26,7 +26,7 @@
 /* Cgroups traced at once, the given ones and those under them (the kernel
  * filter map holds 4096). */
 #define MAX_CGROUPS 4096
-#define RINGBUF_DEFAULT_MB 16
+#define RINGBUF_DEFAULT_MB 32
 /* --memory-limit: the heap's budget, well under the DaemonSet's 512 MiB limit
  * with the ring buffer and the binary beside it. */
 #define MEMORY_LIMIT_DEFAULT_MB 256

@@ -10,7 +10,7 @@ this process (never traced) that send what a hostile peer would.
 
 The fixed overhead beside the budget is sockspan's RSS once ready, before any
 traffic: the ring buffer mapped twice (2 x --ringbuf-mb, resident from the start:
-32 MiB by default), the program and its libraries (~10 MB) and the heap at start
+64 MiB by default), the program and its libraries (~10 MB) and the heap at start
 (~3 MB). What traffic adds is heap, which --memory-limit bounds.
 """
 import os
