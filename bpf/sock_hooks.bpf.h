@@ -179,23 +179,49 @@ static __always_inline bool sock_ino(struct sock *sk, __u64 *ino)
 	return true;
 }
 
-/* Most calls are one event: a read or write of one buffer that fits
- * max_payload, or bytes not copied at all. They are built in place and sent
- * from here, which saves the two tail calls of the general path and a copy of
- * the header. False for the others. */
+/* The user buffer that holds all ret bytes of a call, or 0: a read or write
+ * of one buffer, or a vectored call (writev, sendmsg...) whose first iovec
+ * holds them all, as most do (nginx writes its response heads so). */
+static __always_inline __u64 one_buffer(const struct call_args *a, __u64 ret)
+{
+	__u64 iov_ptr = a->ptr;
+	struct iovec v;
+
+	if (a->kind == CALL_BUF)
+		return a->ptr;
+	if (a->kind == CALL_MSG) {
+		struct user_msghdr m;
+
+		if (bpf_probe_read_user(&m, sizeof(m), (void *)a->ptr) || m.msg_iovlen == 0)
+			return 0;
+		iov_ptr = (__u64)m.msg_iov;
+	} else if (a->kind != CALL_IOV || a->cnt == 0) {
+		return 0;
+	}
+	if (bpf_probe_read_user(&v, sizeof(v), (void *)iov_ptr) || v.iov_len < ret)
+		return 0;
+	return (__u64)v.iov_base;
+}
+
+/* Most calls are one event: bytes that fit max_payload in one user buffer,
+ * or bytes not copied at all. They are built in place and sent from here,
+ * which saves the two tail calls of the general path and a copy of the
+ * header. False for the others. */
 static __always_inline bool sock_one_event(struct call_walk *w, struct sock *sk, struct sock_info *si, __u64 ret)
 {
+	bool uncopied = w->a.kind == CALL_GAP || w->a.kind == CALL_UNCOPIED;
 	struct event_buf *b;
+	__u64 buf = 0;
 
-	if (w->a.kind == CALL_BUF ? ret > max_payload : w->a.kind != CALL_GAP && w->a.kind != CALL_UNCOPIED)
+	if (!uncopied && (ret > max_payload || !(buf = one_buffer(&w->a, ret))))
 		return false;
 	b = scratch_buf();
 	if (!b)
 		return true;
 	sock_header(&b->ev, sk, &w->a, w->a.kind == CALL_GAP ? SS_EV_GAP : SS_EV_DATA, si);
 	b->ev.len = ret;
-	if (w->a.kind == CALL_BUF) {
-		append_user(b, w->a.ptr, ret);
+	if (!uncopied) {
+		append_user(b, buf, ret);
 		if (si && starts_h2(b))
 			si->h2 = true;
 	}

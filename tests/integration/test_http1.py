@@ -200,11 +200,13 @@ def test_pipelined_requests_in_one_send(sockspan, py_server, driver):
     check_both_sides(ss.spans, exchanges, py_server, d, lport, (t0, t1), sequential=False)
 
 
-@pytest.mark.parametrize("how", [{"piece": 7}, {"iov": 1}], ids=["small-writes", "iovecs"])
+@pytest.mark.parametrize("how", [{"piece": 7}, {"iov": 1}, {"iov": 1 << 16}],
+                         ids=["small-writes", "iovecs", "one-iovec"])
 def test_requests_split_into_many_pieces(how, sockspan, py_server, driver):
     """Requests arriving 7 bytes at a time must be reassembled before parsing; written by
     one sendmsg() of 1-byte iovec entries, several times what one event walks (grpcio
-    writes up to 260 at once), every byte must be captured."""
+    writes up to 260 at once), every byte must be captured; and by one sendmsg() of a
+    single entry (the kernel side's one-buffer path)."""
     exchanges = [("GET", "/status/201", 201), ("POST", "/echo", 200, 50), ("GET", "/status/503", 503)]
     d = driver()
     with sockspan("-p", py_server.pid, "-p", d.pid) as ss:
