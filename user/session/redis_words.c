@@ -4,10 +4,14 @@
 
 #include <string.h>
 
-static const char *const sub_names[] = {
-	[SUB_SUBSCRIBE] = "subscribe", [SUB_PSUBSCRIBE] = "psubscribe",
-	[SUB_SSUBSCRIBE] = "ssubscribe", [SUB_UNSUBSCRIBE] = "unsubscribe",
-	[SUB_PUNSUBSCRIBE] = "punsubscribe", [SUB_SUNSUBSCRIBE] = "sunsubscribe",
+#define WORD(s) { s, sizeof(s) - 1 }
+static const struct {
+	const char *s;
+	size_t n;
+} sub_names[] = {
+	[SUB_SUBSCRIBE] = WORD("subscribe"), [SUB_PSUBSCRIBE] = WORD("psubscribe"),
+	[SUB_SSUBSCRIBE] = WORD("ssubscribe"), [SUB_UNSUBSCRIBE] = WORD("unsubscribe"),
+	[SUB_PUNSUBSCRIBE] = WORD("punsubscribe"), [SUB_SUNSUBSCRIBE] = WORD("sunsubscribe"),
 };
 
 /* A command or subcommand word: what a span name may show. */
@@ -36,10 +40,8 @@ static size_t append_lower(char *dst, size_t n, const struct resp_elem *e)
 	return n;
 }
 
-bool redis_elem_is(const struct resp_elem *e, const char *word)
+bool redis_elem_is_n(const struct resp_elem *e, const char *word, size_t n)
 {
-	size_t n = strlen(word);
-
 	if ((e->type != RESP_BULK && e->type != RESP_SIMPLE) || e->len != n || e->head_len != n)
 		return false;
 	for (size_t i = 0; i < n; i++) {
@@ -73,7 +75,7 @@ int redis_name_command(const struct resp_value *v, char name[REDIS_NAME_MAX])
 enum redis_sub redis_sub_of(const struct resp_elem *e)
 {
 	for (size_t i = SUB_SUBSCRIBE; i < sizeof(sub_names) / sizeof(sub_names[0]); i++)
-		if (redis_elem_is(e, sub_names[i]))
+		if (redis_elem_is_n(e, sub_names[i].s, sub_names[i].n))
 			return (enum redis_sub)i;
 	return SUB_NONE;
 }

@@ -4,6 +4,7 @@
 #define SOCKSPAN_REDIS_WORDS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "parse/resp_parser.h"
 
@@ -21,8 +22,11 @@ enum redis_sub {
 	SUB_SUNSUBSCRIBE,
 };
 
-/* Is e the simple or bulk string word (lowercase), in any case? */
-bool redis_elem_is(const struct resp_elem *e, const char *word);
+/* Is e the simple or bulk string word (lowercase, n bytes), in any case? */
+bool redis_elem_is_n(const struct resp_elem *e, const char *word, size_t n);
+/* The same for a string literal, its length known without strlen: a command
+ * is tested against a dozen words. */
+#define redis_elem_is(e, word) redis_elem_is_n((e), "" word "", sizeof(word) - 1)
 /* The span name of command v in name: the command in lowercase, with its
  * subcommand for containers (CLIENT SETNAME), or "unknown" for a first word
  * that is no command word (it could be anything: a secret). Returns the
