@@ -1,6 +1,7 @@
 #include "export/span_output.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "span/span_format.h"
@@ -20,8 +21,11 @@ int span_output_open(struct span_output *o, const char *path, char *err, size_t 
 		}
 		o->owns_file = true;
 		/* stdio's default, the file's block size (4 KiB), is a write()
-		 * every few spans; the loop flushes after each poll anyway. */
-		setvbuf(o->f, NULL, _IOFBF, FILE_BUFFER_BYTES);
+		 * every few spans; the loop flushes after each poll anyway. glibc
+		 * ignores the size unless given the buffer: without it, stays 4 KiB. */
+		o->buf = malloc(FILE_BUFFER_BYTES);
+		if (o->buf)
+			setvbuf(o->f, o->buf, _IOFBF, FILE_BUFFER_BYTES);
 	}
 	return 0;
 }
@@ -46,5 +50,7 @@ void span_output_close(struct span_output *o)
 		fflush(o->f);
 	if (o->owns_file)
 		fclose(o->f);
+	free(o->buf);
+	o->buf = NULL;
 	o->f = NULL;
 }

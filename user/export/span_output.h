@@ -15,6 +15,7 @@ struct span_output {
 	FILE *f;
 	enum span_output_format format;
 	bool owns_file;
+	char *buf; /* the file's stdio buffer, freed after it is closed */
 	unsigned long long write_errors;
 	struct span_json_cache json; /* endpoints' JSON already written */
 };
