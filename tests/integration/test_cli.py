@@ -1,5 +1,6 @@
 """Command line: help, version, rejected options, --duration, and the three output modes."""
 import datetime
+import os
 import re
 import signal
 import subprocess
@@ -119,6 +120,35 @@ def test_spans_are_written_while_running(sockspan, py_server):
         wait_until(lambda: any(" get /status/{id} 200 " in line for line in list(ss.proc.out.transcript)),
                    STEP_TIMEOUT, "the span's line on stdout while sockspan still runs")
         assert ss.proc.running()
+
+
+def write_syscalls(pid):
+    """(write syscalls, bytes written) of pid so far, from /proc/PID/io."""
+    with open(f"/proc/{pid}/io") as f:
+        io = dict(line.split(": ") for line in f.read().splitlines())
+    return int(io["syscw"]), int(io["wchar"])
+
+
+@pytest.mark.parametrize("output", ["stdout", "text"])
+def test_stdout_pipe_written_in_large_blocks(output, sockspan, py_server, driver):
+    """Spans to a pipe leave in large writes, not in stdio's 4 KiB blocks: 300 spans (~30-130
+    KiB) made while sockspan is stopped are read in one poll round, so the average write()
+    is larger than 4 KiB; with stdio's default buffer it cannot be."""
+    d = driver()
+    with sockspan("-p", py_server.pid, output=output) as ss:
+        calls0, bytes0 = write_syscalls(ss.proc.pid)
+        os.kill(ss.proc.pid, signal.SIGSTOP)
+        try:
+            for _ in range(10):
+                d.pipeline(LO, py_server.port, [("GET", "/status/200")] * 30)
+        finally:
+            os.kill(ss.proc.pid, signal.SIGCONT)
+        wait_until(lambda: len([l for l in list(ss.proc.out.transcript) if l.strip()]) >= 300 or None,
+                   STEP_TIMEOUT, "300 spans on stdout")
+        calls1, bytes1 = write_syscalls(ss.proc.pid)
+    calls, written = calls1 - calls0, bytes1 - bytes0
+    assert written > 300 * 80, f"{written} bytes for 300 spans"
+    assert written / calls > 4096, f"{calls} write() calls for {written} bytes"
 
 
 def tracefs_mounted():
