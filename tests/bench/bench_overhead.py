@@ -13,7 +13,7 @@ p99 latency against the untraced run, sockspan's own CPU time per request
 (user + system, from /proc), the kernel side's cost per request measured by
 the kernel itself (kernel.bpf_stats_enabled: run time of every sockspan
 program; it leaves out the tracepoints' dispatch, which the throughput ratios
-include) and spans per request. The phases alternate ROUNDS times and the
+include) and spans per request. The phases alternate ROUNDS (5) times and the
 medians are reported, since this machine is shared and noisy. sockspan runs
 with --nice 19: its default where it can raise RLIMIT_NICE (root with
 CAP_SYS_RESOURCE, the DaemonSet); asked for, it also works where it cannot.
@@ -37,7 +37,7 @@ from itlib.redis_env import RedisServer  # noqa: E402
 
 SOCKSPAN = ROOT / "build" / "sockspan"
 SECONDS = int(os.environ.get("BENCH_SECONDS", "6"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 CONNS = 8
 # Both capture paths: the socket hooks (Linux >= 6.4) and the syscall tracepoints.
 HOOKS = ("socket", "syscalls")
