@@ -355,10 +355,9 @@ int main(int argc, char **argv)
 	r = options_parse(argc, argv, &opts);
 	if (r)
 		return r > 0 ? 0 : 2;
-	/* Spans to a pipe or a file: the loop flushes stdout after each poll;
-	 * stdio's default there, 4 KiB, is a write() every few spans. Static:
+	/* Spans to a pipe or a file (see SPAN_OUTPUT_BUFFER_BYTES). Static:
 	 * stdout is flushed once more after main returns. */
-	static char stdout_buf[64 * 1024];
+	static char stdout_buf[SPAN_OUTPUT_BUFFER_BYTES];
 	if (!isatty(STDOUT_FILENO))
 		setvbuf(stdout, stdout_buf, _IOFBF, sizeof(stdout_buf));
 	/* No BPF, no privilege: a file of spans shown as trees. */

@@ -6,8 +6,6 @@
 
 #include "span/span_format.h"
 
-#define FILE_BUFFER_BYTES (64 * 1024)
-
 int span_output_open(struct span_output *o, const char *path, char *err, size_t cap)
 {
 	memset(o, 0, sizeof(*o));
@@ -20,12 +18,10 @@ int span_output_open(struct span_output *o, const char *path, char *err, size_t 
 			return -1;
 		}
 		o->owns_file = true;
-		/* stdio's default, the file's block size (4 KiB), is a write()
-		 * every few spans; the loop flushes after each poll anyway. glibc
-		 * ignores the size unless given the buffer: without it, stays 4 KiB. */
-		o->buf = malloc(FILE_BUFFER_BYTES);
+		/* glibc ignores setvbuf's size unless given the buffer. */
+		o->buf = malloc(SPAN_OUTPUT_BUFFER_BYTES);
 		if (o->buf)
-			setvbuf(o->f, o->buf, _IOFBF, FILE_BUFFER_BYTES);
+			setvbuf(o->f, o->buf, _IOFBF, SPAN_OUTPUT_BUFFER_BYTES);
 	}
 	return 0;
 }

@@ -11,6 +11,10 @@
 
 enum span_output_format { SPAN_OUTPUT_TEXT, SPAN_OUTPUT_ZIPKIN_JSON };
 
+/* stdio's buffer for spans to a file or a pipe: the loop flushes after each
+ * poll; stdio's default there (4 KiB) is a write() every few spans. */
+#define SPAN_OUTPUT_BUFFER_BYTES (64 * 1024)
+
 struct span_output {
 	FILE *f;
 	enum span_output_format format;
